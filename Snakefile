@@ -1,0 +1,29 @@
+# Compression study: pruning, quantization and knowledge distillation on LeNet-300-100 and LeNet-5.
+# See README.md; the configuration is config.yaml, validated against schemas/config.schema.yaml.
+
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config.yaml"
+
+
+report: "report/workflow.rst"
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/baseline.smk"
+include: "rules/quantize.smk"
+include: "rules/prune.smk"
+include: "rules/distill.smk"
+include: "rules/benchmark.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        "results/summary.csv",
+        "results/report.html",
+    default_target: True

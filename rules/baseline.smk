@@ -1,0 +1,33 @@
+# Baselines: one training job per dataset x architecture x seed.
+
+
+rule baseline:
+    input:
+        data="results/data/{dataset}.npz",
+    output:
+        model="results/{dataset}/{model}/seed{seed}/baseline/model.keras",
+        metrics="results/{dataset}/{model}/seed{seed}/baseline/metrics.json",
+        history="results/{dataset}/{model}/seed{seed}/baseline/history.csv",
+        curve=report(
+            "results/{dataset}/{model}/seed{seed}/baseline/learning_curve.png",
+            caption="../report/learning_curve.rst",
+            category="Baselines",
+            subcategory="{dataset}",
+            labels={"dataset": "{dataset}", "model": "{model}", "seed": "{seed}", "figure": "learning curve"},
+        ),
+    params:
+        architecture=lambda wc: config["architectures"][wc.model],
+        hparams=lambda wc: hparams(wc.dataset, wc.model),
+        evaluation=evaluation_params(),
+    log:
+        "results/logs/{dataset}/{model}/seed{seed}/baseline.log",
+    benchmark:
+        "results/benchmarks/{dataset}/{model}/seed{seed}/baseline.tsv"
+    threads: threads_for_training()
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/baseline.py"

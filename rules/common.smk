@@ -1,0 +1,163 @@
+# Config validation, the chain grammar, and the target helpers every other .smk file uses.
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
+from dnncomp import chain as C  # noqa: E402  (pure Python: no TensorFlow at DAG build time)
+from dnncomp.train import resolve_hparams  # noqa: E402
+
+
+validate(config, schema="../schemas/config.schema.yaml")
+
+
+class ConfigError(Exception):
+    pass
+
+
+def known(names, pool, key):
+    unknown = [name for name in names if name not in pool]
+    if unknown:
+        raise ConfigError(f"{key}: unknown name(s) {unknown} (known: {sorted(pool)})")
+
+
+def check_config(cfg):
+    """What a JSON schema cannot say: names that must refer to each other, and chain specs."""
+    archs, datasets = cfg["architectures"], cfg["datasets"]
+    known(cfg["study"]["models"], archs, "study.models")
+    known(cfg["study"]["datasets"], datasets, "study.datasets")
+    known(cfg.get("techniques", {}).get("distill", {}).get("students", []), list(archs) + ["self"], "techniques.distill.students")
+    for i, entry in enumerate(cfg["chains"]):
+        key = f"chains[{i}]"
+        try:
+            C.parse_chain_spec(entry["chain"])
+        except ValueError as err:
+            raise ConfigError(f"{key}.chain: {err}") from None
+        known(entry.get("models", []), archs, f"{key}.models")
+        known(entry.get("datasets", []), datasets, f"{key}.datasets")
+        for tech, override in (entry.get("sweep") or {}).items():
+            for axis, values in override.items():
+                if axis not in C.SWEEP_AXES[tech]:
+                    raise ConfigError(f"{key}.sweep.{tech}.{axis}: not a sweep of '{tech}' (sweeps: {list(C.SWEEP_AXES[tech])})")
+                if not isinstance(values, list) or not values:
+                    raise ConfigError(f"{key}.sweep.{tech}.{axis}: must be a non-empty list")
+        # The narrowed sweeps must pass the same schema as the technique sections.
+        validate({**cfg, "techniques": chain_sweeps(cfg, entry)}, schema="../schemas/config.schema.yaml")
+    for key in (cfg["training"].get("overrides") or {}):
+        parts = key.split("/")
+        if len(parts) == 1 and parts[0] not in archs and parts[0] not in datasets:
+            raise ConfigError(f"training.overrides.{key}: '{key}' is neither a dataset nor an architecture")
+        if len(parts) == 2 and (parts[0] not in datasets or parts[1] not in archs):
+            raise ConfigError(f"training.overrides.{key}: expected 'dataset/architecture' with known names")
+
+
+def chain_sweeps(cfg, entry):
+    """The technique sections with a chain's narrowed sweeps applied."""
+    techniques = {tech: dict(section) for tech, section in (cfg.get("techniques") or {}).items()}
+    for tech, override in (entry.get("sweep") or {}).items():
+        techniques[tech] = {**techniques.get(tech, {}), **override}
+    return techniques
+
+
+check_config(config)
+
+wildcard_constraints:
+    **C.WILDCARDS,
+    chain=r"[a-z][a-z0-9_]*/[a-z][a-z0-9_]*/seed\d+/baseline(?:/(?:prune|cluster|distill)-[^/]+)*",
+
+
+# ----------------------------------------------------------------------------- targets
+
+def study_chains():
+    """Every Chain the config asks for, plus from-scratch controls for distilled students."""
+    chains = {}
+    study = config["study"]
+    for entry in config["chains"]:
+        kinds = C.parse_chain_spec(entry["chain"])
+        sweeps = chain_sweeps(config, entry)
+        for dataset in entry.get("datasets", study["datasets"]):
+            for model in entry.get("models", study["models"]):
+                for seed in entry.get("seeds", study["seeds"]):
+                    for chain in C.expand_chains(kinds, sweeps, dataset, model, seed):
+                        for prefix in C.prefixes(chain):  # intermediate models are artefacts too
+                            chains[prefix.path] = prefix
+                        for control in distill_controls(chain):
+                            chains[control.path] = control
+    return list(chains.values())
+
+
+def distill_controls(chain):
+    """Each distilled student's architecture trained from scratch, same seed and budget."""
+    for step in chain.steps:
+        if step.kind == "distill" and step.params["student"] != "self":
+            yield C.Chain(chain.dataset, step.params["student"], step.params["seed"], (C.Step("baseline"),))
+
+
+def metrics_targets():
+    return sorted(f"{chain.path}/metrics.json" for chain in study_chains())
+
+
+def tflite_targets():
+    return sorted(f"{c.path}/model.tflite" for c in study_chains() if c.steps[-1].kind in ("tflite", "qat"))
+
+
+def keras_targets():
+    return sorted(f"{c.path}/model.keras" for c in study_chains() if c.steps[-1].kind in C.KERAS_STEPS)
+
+
+# ----------------------------------------------------------------------------- per-job parameters
+
+def chain_from(wildcards):
+    return C.parse_chain(f"results/{wildcards.chain}")
+
+
+def hparams(dataset, arch):
+    return resolve_hparams(config["training"], dataset, arch)
+
+
+def finetune_hparams(technique_name):
+    """Fine-tuning settings: the technique's epochs and learning rate over the parent's training settings."""
+    def get(wildcards):
+        chain = chain_from(wildcards)
+        section = technique(technique_name)
+        hp = hparams(chain.dataset, chain.architecture)
+        return {**hp, "epochs": section.get("epochs", 1), "learning_rate": section.get("learning_rate", hp["learning_rate"]),
+                "patience": 0}
+    return get
+
+
+def evaluation_params():
+    return config["evaluation"]
+
+
+def parent_inputs(wildcards):
+    return {
+        "data": f"results/data/{wildcards.chain.split('/')[0]}.npz",
+        "parent_model": f"results/{wildcards.chain}/model.keras",
+        "parent_metrics": f"results/{wildcards.chain}/metrics.json",
+    }
+
+
+def threads_for_training():
+    return min(2, workflow.cores)
+
+
+def technique(name):
+    return (config.get("techniques") or {}).get(name, {})
+
+
+def baseline_keras_targets():
+    """Baselines (study models and distillation controls): the reference points for speedups."""
+    return sorted(f"{c.path}/model.keras" for c in study_chains() if len(c.steps) == 1)
+
+
+def bench_targets():
+    tflite = [p.replace("model.tflite", "bench_cpu.json") for p in tflite_targets()]
+    keras = [p.replace("model.keras", "bench_keras.json") for p in baseline_keras_targets()]
+    return tflite + keras
+
+
+def threads_for_finetuning():
+    """Short fine-tuning jobs scale poorly past one thread: run them side by side instead."""
+    return 1

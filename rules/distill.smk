@@ -1,0 +1,63 @@
+# Knowledge distillation. The teacher's logits are computed once per dataset and teacher and reused
+# by every student job; from-scratch controls are ordinary baselines of the student architectures.
+
+
+rule teacher_logits:
+    input:
+        unpack(parent_inputs),
+    output:
+        logits="results/{chain}/teacher_logits.npz",
+    params:
+        evaluation=evaluation_params(),
+    log:
+        "results/logs/{chain}/teacher_logits.log",
+    benchmark:
+        "results/benchmarks/{chain}/teacher_logits.tsv"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/teacher_logits.py"
+
+
+def teacher_of(wildcards):
+    """The parent teaches a new student; a 'self' student (the parent, e.g. pruned) learns from the baseline."""
+    if wildcards.student == "self":
+        chain = chain_from(wildcards)
+        return f"results/{chain.dataset}/{chain.model}/seed{chain.seed}/baseline/teacher_logits.npz"
+    return f"results/{wildcards.chain}/teacher_logits.npz"
+
+
+def distill_hparams(wildcards):
+    if wildcards.student == "self":
+        return finetune_hparams("distill")(wildcards)
+    return hparams(wildcards.chain.split("/")[0], wildcards.student)
+
+
+rule distill:
+    input:
+        unpack(parent_inputs),
+        logits=teacher_of,
+    output:
+        model="results/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{sseed}/model.keras",
+        metrics="results/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{sseed}/metrics.json",
+    params:
+        evaluation=evaluation_params(),
+        hparams=distill_hparams,
+        architecture=lambda wc: config["architectures"].get(wc.student),
+        pruning=technique("prune"),
+    log:
+        "results/logs/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{sseed}.log",
+    benchmark:
+        "results/benchmarks/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{sseed}.tsv"
+    threads: threads_for_finetuning()
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/distill.py"

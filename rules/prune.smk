@@ -1,0 +1,48 @@
+# Pruning (gradual magnitude pruning with retraining) and the Deep Compression clustering step.
+
+
+rule prune:
+    input:
+        unpack(parent_inputs),
+    output:
+        model="results/{chain}/prune-s{sparsity}-{structure}/model.keras",
+        metrics="results/{chain}/prune-s{sparsity}-{structure}/metrics.json",
+    params:
+        evaluation=evaluation_params(),
+        hparams=finetune_hparams("prune"),
+        pruning=technique("prune"),
+    log:
+        "results/logs/{chain}/prune-s{sparsity}-{structure}.log",
+    benchmark:
+        "results/benchmarks/{chain}/prune-s{sparsity}-{structure}.tsv"
+    threads: threads_for_finetuning()
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/prune.py"
+
+
+rule cluster:
+    input:
+        unpack(parent_inputs),
+    output:
+        model="results/{chain}/cluster-c{clusters}/model.keras",
+        metrics="results/{chain}/cluster-c{clusters}/metrics.json",
+    params:
+        evaluation=evaluation_params(),
+        hparams=finetune_hparams("cluster"),
+    log:
+        "results/logs/{chain}/cluster-c{clusters}.log",
+    benchmark:
+        "results/benchmarks/{chain}/cluster-c{clusters}.tsv"
+    threads: threads_for_finetuning()
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/cluster.py"

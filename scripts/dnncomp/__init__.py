@@ -1,0 +1,1 @@
+"""dnncomp: the logic behind the compression-study workflow (rule scripts in ../ stay thin)."""

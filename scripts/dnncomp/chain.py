@@ -1,0 +1,224 @@
+"""The path grammar of the study: a model's directory names the chain of steps that made it.
+
+    results/{dataset}/{model}/seed{seed}/baseline/prune-s0.90-block/tflite-int8/
+
+Every technique appends one step token to its parent's path, so "prune -> quantize" is just the
+quantize step applied to a pruned parent. This module is pure Python (no TensorFlow) because the
+Snakefile imports it for wildcard constraints and target expansion.
+"""
+from __future__ import annotations
+
+import itertools
+import re
+from dataclasses import dataclass, field
+
+RESULTS = "results"
+
+# Step kinds whose output is a Keras model (valid parents of other steps).
+KERAS_STEPS = ("baseline", "prune", "cluster", "distill")
+# Step kinds whose output is a leaf: a .tflite file, or only a metrics record.
+LEAF_STEPS = ("tflite", "qat", "wq")
+
+TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8")
+STRUCTURES = ("unstructured", "block")
+GRANULARITIES = ("channel", "tensor")
+
+NAME = r"[a-z][a-z0-9_]*"
+NUMBER = r"\d+(?:\.\d+)?"
+
+# Regexes of the wildcard values, shared with rules/*.smk.
+WILDCARDS = {
+    "dataset": NAME,
+    "model": NAME,
+    "seed": r"\d+",
+    "mode": r"(?:fp32|fp16|dynamic|int8)(?:-sparse)?",
+    "bits": r"\d+",
+    "granularity": "|".join(GRANULARITIES),
+    "sparsity": r"0\.\d+",
+    "structure": "|".join(STRUCTURES),
+    "clusters": r"\d+",
+    "student": NAME,
+    "temperature": NUMBER,
+    "alpha": NUMBER,
+    "sseed": r"\d+",
+}
+
+# step kind -> (token format, {param: wildcard name})
+STEP_FORMATS = {
+    "baseline": ("baseline", {}),
+    "tflite": ("tflite-{mode}", {"mode": "mode"}),
+    "wq": ("wq-b{bits}-{granularity}", {"bits": "bits", "granularity": "granularity"}),
+    "qat": ("qat-b{bits}", {"bits": "bits"}),
+    "prune": ("prune-s{sparsity}-{structure}", {"sparsity": "sparsity", "structure": "structure"}),
+    "cluster": ("cluster-c{clusters}", {"clusters": "clusters"}),
+    "distill": (
+        "distill-{student}-T{temperature}-a{alpha}-seed{seed}",
+        {"student": "student", "temperature": "temperature", "alpha": "alpha", "seed": "sseed"},
+    ),
+}
+
+# Config sweep keys (lists) of each technique, and the step parameter each one fills.
+SWEEP_AXES = {
+    "baseline": {},
+    "tflite": {"modes": "mode"},
+    "wq": {"bits": "bits", "granularities": "granularity"},
+    "qat": {"bits": "bits"},
+    "prune": {"sparsities": "sparsity", "structures": "structure"},
+    "cluster": {"clusters": "clusters"},
+    "distill": {"students": "student", "temperatures": "temperature", "alphas": "alpha", "seeds": "seed"},
+}
+
+
+def _step_regex(kind: str) -> re.Pattern:
+    fmt, params = STEP_FORMATS[kind]
+    pattern = re.escape(fmt)
+    for param, wildcard in params.items():
+        pattern = pattern.replace(re.escape("{" + param + "}"), f"(?P<{param}>{WILDCARDS[wildcard]})")
+    return re.compile(pattern + "$")
+
+
+_STEP_RE = {kind: _step_regex(kind) for kind in STEP_FORMATS}
+_ROOT_RE = re.compile(
+    rf"^(?:.*/)?{RESULTS}/(?P<dataset>{NAME})/(?P<model>{NAME})/seed(?P<seed>\d+)/(?P<steps>baseline(?:/[^/]+)*)/?$"
+)
+
+
+def format_number(value) -> str:
+    """Canonical text of a numeric step parameter (4 -> '4', 0.5 -> '0.5')."""
+    return f"{float(value):g}"
+
+
+def step_token(kind: str, **params) -> str:
+    fmt, _ = STEP_FORMATS[kind]
+    values = dict(params)
+    if "sparsity" in values:
+        values["sparsity"] = f"{float(values['sparsity']):.2f}"
+    for key in ("temperature", "alpha"):
+        if key in values:
+            values[key] = format_number(values[key])
+    token = fmt.format(**values)
+    if not _STEP_RE[kind].match(token):
+        raise ValueError(f"step parameters {params} do not form a valid '{kind}' step name ({token!r})")
+    return token
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str
+    params: dict = field(default_factory=dict)
+
+    @property
+    def token(self) -> str:
+        return step_token(self.kind, **self.params)
+
+
+def parse_step(token: str) -> Step:
+    for kind, regex in _STEP_RE.items():
+        match = regex.match(token)
+        if match:
+            params = {}
+            for key, value in match.groupdict().items():
+                if key in ("bits", "clusters", "seed"):
+                    value = int(value)
+                elif key in ("sparsity", "temperature", "alpha"):
+                    value = float(value)
+                params[key] = value
+            return Step(kind, params)
+    raise ValueError(f"'{token}' is not a known step name")
+
+
+@dataclass(frozen=True)
+class Chain:
+    dataset: str
+    model: str
+    seed: int
+    steps: tuple
+
+    @property
+    def path(self) -> str:
+        tokens = "/".join(step.token for step in self.steps)
+        return f"{RESULTS}/{self.dataset}/{self.model}/seed{self.seed}/{tokens}"
+
+    @property
+    def label(self) -> str:
+        """The chain without dataset, model and seed, e.g. 'baseline/prune-s0.90-block/tflite-int8'."""
+        return "/".join(step.token for step in self.steps)
+
+    @property
+    def technique(self) -> str:
+        """The kinds of the steps after the baseline, e.g. 'prune>tflite' ('baseline' for the root)."""
+        kinds = [step.kind for step in self.steps[1:]]
+        return ">".join(kinds) if kinds else "baseline"
+
+    @property
+    def architecture(self) -> str:
+        """The architecture of the chain's last model: the last distilled student, else the root model."""
+        arch = self.model
+        for step in self.steps:
+            if step.kind == "distill" and step.params["student"] != "self":
+                arch = step.params["student"]
+        return arch
+
+    @property
+    def parent(self) -> "Chain | None":
+        if len(self.steps) == 1:
+            return None
+        return Chain(self.dataset, self.model, self.seed, self.steps[:-1])
+
+    def find(self, kind: str) -> "Step | None":
+        """The last step of this kind in the chain, if any."""
+        for step in reversed(self.steps):
+            if step.kind == kind:
+                return step
+        return None
+
+
+def parse_chain(path: str) -> Chain:
+    match = _ROOT_RE.match(str(path).rstrip("/"))
+    if not match:
+        raise ValueError(f"'{path}' is not a chain directory ({RESULTS}/DATASET/MODEL/seedN/baseline/...)")
+    tokens = match["steps"].split("/")
+    steps = tuple(parse_step(token) for token in tokens)
+    for parent, child in zip(steps, steps[1:]):
+        if parent.kind not in KERAS_STEPS:
+            raise ValueError(f"'{path}': step '{child.token}' cannot follow '{parent.token}', which is not a Keras model")
+    return Chain(match["dataset"], match["model"], int(match["seed"]), steps)
+
+
+def parse_chain_spec(spec: str) -> list:
+    """'baseline > prune > tflite' -> ['baseline', 'prune', 'tflite'], checking the order is possible."""
+    kinds = [part.strip() for part in spec.split(">")]
+    if not kinds or kinds[0] != "baseline":
+        raise ValueError(f"chain '{spec}' must start with 'baseline'")
+    for kind in kinds:
+        if kind not in STEP_FORMATS:
+            raise ValueError(f"chain '{spec}': unknown step '{kind}' (known: {', '.join(STEP_FORMATS)})")
+    if "baseline" in kinds[1:]:
+        raise ValueError(f"chain '{spec}': 'baseline' may only come first")
+    for kind in kinds[:-1]:
+        if kind not in KERAS_STEPS:
+            raise ValueError(f"chain '{spec}': '{kind}' makes no Keras model, so nothing can follow it")
+    return kinds
+
+
+def step_variants(kind: str, sweep: dict) -> list:
+    """All steps of one kind for the sweep lists in `sweep` (the technique's config section)."""
+    axes = SWEEP_AXES[kind]
+    if not axes:
+        return [Step(kind, {})]
+    keys = list(axes)
+    for key in keys:
+        if not sweep.get(key):
+            raise ValueError(f"technique '{kind}' needs a non-empty list '{key}'")
+    return [Step(kind, {axes[k]: v for k, v in zip(keys, combo)}) for combo in itertools.product(*(sweep[k] for k in keys))]
+
+
+def expand_chains(kinds: list, sweeps: dict, dataset: str, model: str, seed: int) -> list:
+    """Every Chain that a chain spec yields for one dataset, model and seed."""
+    per_step = [step_variants(kind, sweeps.get(kind, {})) for kind in kinds]
+    return [Chain(dataset, model, seed, tuple(steps)) for steps in itertools.product(*per_step)]
+
+
+def prefixes(chain: Chain) -> list:
+    """The chain and every chain it extends: baseline, baseline/prune-..., baseline/prune-.../tflite-..."""
+    return [Chain(chain.dataset, chain.model, chain.seed, chain.steps[:n]) for n in range(1, len(chain.steps) + 1)]

@@ -1,0 +1,213 @@
+"""The report's figures, one function per figure, each drawn from results/summary.csv alone."""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .plots import plt, save
+
+KB = 1024.0
+
+
+def pairs(frame: pd.DataFrame) -> list:
+    return sorted({(d, m) for d, m in zip(frame["dataset"], frame["model"])})
+
+
+def grid(n_panels: int, ncols: int = 4, size=(4.2, 3.2)):
+    ncols = max(1, min(ncols, n_panels))
+    nrows = int(np.ceil(n_panels / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size[0] * ncols, size[1] * nrows), squeeze=False)
+    for ax in axes.flat[n_panels:]:
+        ax.set_visible(False)
+    return fig, list(axes.flat)
+
+
+def empty(path, message: str) -> None:
+    """A figure that says why it has no data, so a narrowed config still yields every report entry."""
+    fig, ax = plt.subplots(figsize=(6, 1.6))
+    ax.axis("off")
+    ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True)
+    save(fig, path)
+
+
+def finish(fig, axes, path, title: str) -> None:
+    for ax in axes:
+        if ax.get_visible():
+            ax.grid(alpha=0.3)
+            if ax.get_legend_handles_labels()[0]:
+                ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    save(fig, path)
+
+
+def mean_over_seeds(frame: pd.DataFrame, keys: list, value: str = "accuracy") -> pd.DataFrame:
+    return frame.groupby(keys, dropna=False)[value].agg(["mean", "std", "count"]).reset_index()
+
+
+# ----------------------------------------------------------------------------- quantization
+
+def ptq_modes(frame, path):
+    ptq = frame[frame["technique"] == "tflite"]
+    if ptq.empty:
+        return empty(path, "No post-training quantization in this config (chain 'baseline > tflite').")
+    fig, axes = grid(2, ncols=2, size=(6.5, 3.4))
+    table = mean_over_seeds(ptq, ["dataset", "model", "mode"])
+    sizes = ptq.groupby(["dataset", "model", "mode"])["size_bytes"].median().unstack("mode") / KB
+    sizes.plot.bar(ax=axes[0], logy=True, rot=20)
+    axes[0].set(ylabel="file size (KiB, log)", xlabel="")
+    table.pivot_table(index=["dataset", "model"], columns="mode", values="mean").mul(100).plot.bar(ax=axes[1], rot=20)
+    axes[1].set(ylabel="test accuracy (%)", xlabel="")
+    low = table["mean"].min() * 100
+    axes[1].set_ylim(max(0, low - 5), 100)
+    finish(fig, axes, path, "Post-training quantization: size and accuracy of each .tflite mode")
+
+
+def bits(frame, path):
+    sweep = frame[frame["technique"].isin(["wq", "qat"])]
+    if sweep.empty:
+        return empty(path, "No bit-width sweep or QAT in this config (chains 'baseline > wq', 'baseline > qat').")
+    fig, axes = grid(2, ncols=2, size=(6.5, 3.6))
+    for (dataset, model, technique), group in sweep.groupby(["dataset", "model", "technique"]):
+        group = group.sort_values("bits")
+        label = f"{dataset}/{model} {'QAT' if technique == 'qat' else 'post-training'}"
+        style = "o-" if technique == "qat" else "s--"
+        axes[0].plot(group["bits"], group["accuracy"] * 100, style, label=label)
+        axes[1].plot(group["bits"], group["size_bytes"] / KB, style, label=label)
+    axes[0].set(xlabel="weight bits", ylabel="test accuracy (%)")
+    axes[1].set(xlabel="weight bits", ylabel="size (KiB, log)", yscale="log")
+    finish(fig, axes, path, "Accuracy and size vs weight bit-width (post-training sizes are computed, QAT sizes are .tflite files)")
+
+
+# ----------------------------------------------------------------------------- pruning
+
+def pruning(frame, path):
+    pruned = frame[frame["technique"] == "prune"]
+    if pruned.empty:
+        return empty(path, "No pruning in this config (chain 'baseline > prune').")
+    sparse = frame[(frame["technique"] == "prune>tflite") & (frame["mode"] == "fp32-sparse")]
+    fig, axes = grid(3, ncols=3, size=(4.6, 3.4))
+    for (dataset, model, structure), group in pruned.groupby(["dataset", "model", "structure"]):
+        group = group.sort_values("sparsity")
+        label = f"{dataset}/{model} {structure}"
+        axes[0].plot(group["sparsity"], group["accuracy"] * 100, "o-", label=label)
+        axes[2].plot(group["sparsity"], group["nonzero_params"], "o-", label=label)
+        files = sparse[(sparse["dataset"] == dataset) & (sparse["model"] == model) & (sparse["structure"] == structure)]
+        if not files.empty:
+            files = files.sort_values("sparsity")
+            axes[1].plot(files["sparsity"], files["size_bytes"] / KB, "o-", label=label)
+    axes[0].set(xlabel="target sparsity", ylabel="test accuracy (%)")
+    axes[1].set(xlabel="target sparsity", ylabel="fp32 sparse .tflite (KiB, log)", yscale="log")
+    axes[2].set(xlabel="target sparsity", ylabel="non-zero parameters (log)", yscale="log")
+    finish(fig, axes, path, "Pruning: accuracy, sparse-encoded size and parameters vs sparsity")
+
+
+def prune_quantize(frame, path):
+    chains = frame[frame["technique"].isin(["prune>tflite", "prune>cluster>tflite", "prune>qat"])]
+    if chains.empty:
+        return empty(path, "No prune -> quantize chain in this config.")
+    keys = pairs(chains)
+    fig, axes = grid(len(keys))
+    for ax, (dataset, model) in zip(axes, keys):
+        group = chains[(chains["dataset"] == dataset) & (chains["model"] == model)]
+        for (technique, mode, structure), line in group.groupby(["technique", "mode", "structure"], dropna=False):
+            line = line.sort_values("sparsity")
+            ax.plot(line["sparsity"], line["gzip_compression_vs_fp32_gzip"], "o-", label=f"{technique} {mode} {structure}")
+        ax.set(title=f"{dataset} / {model}", xlabel="target sparsity", ylabel="x smaller (gzip vs fp32 gzip)")
+    finish(fig, axes, path, "Prune -> quantize: compression of the shipped bytes (gzip) vs the float32 .tflite")
+
+
+# ----------------------------------------------------------------------------- distillation
+
+def distill_temperature(frame, path):
+    distilled = frame[(frame["technique"] == "distill") & (frame["student"] != "self")]
+    if distilled.empty:
+        return empty(path, "No distillation in this config (chain 'baseline > distill').")
+    keys = sorted({(d, s) for d, s in zip(distilled["dataset"], distilled["student"])})
+    fig, axes = grid(len(keys), ncols=3, size=(4.6, 3.4))
+    for ax, (dataset, student) in zip(axes, keys):
+        group = distilled[(distilled["dataset"] == dataset) & (distilled["student"] == student)]
+        for (teacher, alpha), line in group.groupby(["model", "alpha"]):
+            stats = mean_over_seeds(line, ["temperature"]).sort_values("temperature")
+            ax.errorbar(stats["temperature"], stats["mean"] * 100, yerr=stats["std"].fillna(0) * 100, fmt="o-",
+                        capsize=3, label=f"distilled from {teacher}, alpha {alpha:g}")
+        control = frame[(frame["dataset"] == dataset) & (frame["model"] == student) & (frame["technique"] == "baseline")]
+        if not control.empty:
+            mean, std = control["accuracy"].mean() * 100, control["accuracy"].std() * 100 if len(control) > 1 else 0
+            ax.axhline(mean, color="k", lw=1, label=f"from scratch (n={len(control)})")
+            ax.axhspan(mean - std, mean + std, color="k", alpha=0.12)
+        ax.set(title=f"{dataset}: student {student}", xlabel="temperature T", ylabel="test accuracy (%)", xscale="log")
+    finish(fig, axes, path, "Distillation: student accuracy vs temperature (mean +/- std over seeds), from-scratch control in grey")
+
+
+def distill_sizes(frame, path):
+    baselines = frame[frame["technique"] == "baseline"]
+    students = set(frame.loc[frame["technique"].str.startswith("distill"), "student"].dropna()) - {"self"}
+    if not students:
+        return empty(path, "No distilled students in this config.")
+    archs = baselines.groupby("architecture").agg(params=("params", "first"), keras_bytes=("size_bytes", "median"))
+    tfl = frame[(frame["technique"].isin(["tflite", "distill>tflite"])) & (frame["mode"].isin(["fp32", "int8"]))]
+    fig, axes = grid(2, ncols=2, size=(6, 3.4))
+    archs["params"].sort_values().plot.barh(ax=axes[0], logx=True)
+    axes[0].set(xlabel="parameters (log)", ylabel="")
+    if not tfl.empty:
+        sizes = tfl.groupby(["architecture", "mode"])["size_bytes"].median().unstack("mode") / KB
+        sizes.plot.barh(ax=axes[1], logx=True)
+    axes[1].set(xlabel=".tflite size (KiB, log)", ylabel="")
+    finish(fig, axes, path, "Teachers and students: parameters and .tflite sizes")
+
+
+# ----------------------------------------------------------------------------- overview
+
+def pareto_front(points: pd.DataFrame, x: str) -> pd.DataFrame:
+    """Points no other point beats on both axes (smaller x, higher accuracy)."""
+    points = points.sort_values([x, "accuracy"], ascending=[True, False])
+    best, keep = -np.inf, []
+    for idx, acc in zip(points.index, points["accuracy"]):
+        if acc > best:
+            keep.append(idx)
+            best = acc
+    return points.loc[keep]
+
+
+def pareto(frame, path):
+    files = frame[(frame["format"] == "tflite") & frame["gzip_bytes"].notna()]
+    if files.empty:
+        return empty(path, "No .tflite artefacts yet.")
+    keys = pairs(files)
+    has_latency = "latency_b1_t1_us" in files and files["latency_b1_t1_us"].notna().any()
+    fig, axes = grid(len(keys) * (2 if has_latency else 1), ncols=4)
+    panels = iter(axes)
+    for dataset, model in keys:
+        group = files[(files["dataset"] == dataset) & (files["model"] == model)]
+        for x, label in (("gzip_bytes", "gzip size (bytes, log)"), ("latency_b1_t1_us", "batch-1 latency, 1 thread (us, log)")):
+            if x == "latency_b1_t1_us" and not has_latency:
+                continue
+            ax = next(panels)
+            points = group[group[x].notna()]
+            for technique, sub in points.groupby("technique"):
+                ax.scatter(sub[x], sub["accuracy"] * 100, s=14, label=technique)
+            front = pareto_front(points, x)
+            ax.plot(front[x], front["accuracy"] * 100, "k-", lw=1)
+            low = np.percentile(points["accuracy"], 10) * 100 if len(points) else 0
+            ax.set(title=f"{dataset} / {model}", xlabel=label, ylabel="test accuracy (%)", xscale="log",
+                   ylim=(max(0, low - 2), None))
+    finish(fig, axes, path, "Pareto fronts across all chains: accuracy vs shipped size and vs latency")
+
+
+def speedups(frame, path):
+    column = "speedup_b1_t1_vs_fp32_tflite"
+    if column not in frame or frame[column].notna().sum() == 0:
+        return empty(path, "No CPU benchmarks in the summary.")
+    data = frame[frame[column].notna()]
+    keys = pairs(data)
+    fig, axes = grid(len(keys))
+    for ax, (dataset, model) in zip(axes, keys):
+        group = data[(data["dataset"] == dataset) & (data["model"] == model)].copy()
+        group["label"] = group["chain"].str.replace("baseline/", "", regex=False)
+        group = group.sort_values(column)
+        ax.barh(group["label"], group[column])
+        ax.axvline(1.0, color="k", lw=1)
+        ax.set(title=f"{dataset} / {model}", xlabel="batch-1 speedup vs fp32 .tflite (1 thread)")
+        ax.tick_params(axis="y", labelsize=6)
+    finish(fig, axes, path, "CPU speedups (LiteRT, batch 1, one thread), median of repeated timings")

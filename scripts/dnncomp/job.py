@@ -1,0 +1,32 @@
+"""What every rule script does first and last: log redirection, TensorFlow start-up, clear errors."""
+from __future__ import annotations
+
+import sys
+import traceback
+from pathlib import Path
+
+from .chain import parse_chain
+from .data import DataError
+from .models import ModelSpecError
+
+# Errors that describe bad input: shown as one clear line, not a traceback.
+USER_ERRORS = (DataError, ModelSpecError, FileNotFoundError, ValueError)
+
+
+def run(main, snakemake) -> None:
+    """Run main(snakemake) with output sent to the rule's log; on failure print the reason last."""
+    from .io import redirect_output
+
+    log = snakemake.log[0] if len(snakemake.log) else None
+    redirect_output(log)
+    try:
+        main(snakemake)
+    except USER_ERRORS as err:
+        traceback.print_exc()
+        print(f"\nERROR in rule {snakemake.rule}: {err}", file=sys.stderr)
+        sys.exit(1)
+
+
+def chain_of(output_path) -> object:
+    """The Chain that an output file's directory names."""
+    return parse_chain(str(Path(output_path).parent))

@@ -1,0 +1,80 @@
+"""Magnitude pruning (TFMOT, gradual polynomial schedule) and sparsity-preserving weight clustering."""
+from __future__ import annotations
+
+
+def layer_sparsity(name: str, target: float, caps: dict) -> float:
+    """Per-layer target: the sweep's sparsity, capped for layers the config keeps denser."""
+    return min(float(target), float(caps.get(name, 1.0)))
+
+
+def block_for(keras, layer, structure: str, block_size: tuple) -> tuple:
+    """Block shape for a layer. TFLite's sparse FullyConnected kernels need blocks along the input
+    dimension of a Dense kernel ([in, out] in Keras); convolutions stay unstructured, and so do kernels
+    that would pool to a single block row or column, which TFMOT's block pruning cannot handle."""
+    if structure != "block" or not isinstance(layer, keras.layers.Dense):
+        return (1, 1)
+    rows, cols = layer.kernel.shape
+    if -(-rows // block_size[0]) < 2 or -(-cols // block_size[1]) < 2:
+        return (1, 1)
+    return tuple(block_size)
+
+
+def prunable(keras, layer) -> bool:
+    return isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))
+
+
+def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps: int, cfg: dict):
+    """Wrap each Dense/Conv2D layer with prune_low_magnitude.
+
+    Sparsity rises from 0 to its target along a polynomial decay over the first `ramp_fraction` of the
+    fine-tuning steps, masks updated every `frequency` steps: many small prune-retrain cycles, which is
+    how the gradual schedule covers the survey's iterative pruning. The remaining steps retrain at the
+    final sparsity. Returns the wrapped model and the plan of each layer.
+    """
+    sk = tfmot.sparsity.keras
+    end_step = max(1, int(total_steps * cfg.get("ramp_fraction", 0.7)))
+    frequency = max(1, min(int(cfg.get("frequency", 100)), end_step))
+    caps = cfg.get("max_layer_sparsity") or {}
+    plan = {}
+
+    def wrap(layer):
+        if not prunable(keras, layer):
+            return layer
+        target = layer_sparsity(layer.name, sparsity, caps)
+        block = block_for(keras, layer, structure, tuple(cfg.get("block_size", (16, 1))))
+        plan[layer.name] = {"target_sparsity": target, "block_size": list(block)}
+        schedule = sk.PolynomialDecay(initial_sparsity=0.0, final_sparsity=target, begin_step=0,
+                                      end_step=end_step, frequency=frequency)
+        return sk.prune_low_magnitude(layer, pruning_schedule=schedule, block_size=block)
+
+    wrapped = keras.models.clone_model(model, clone_function=wrap)
+    return wrapped, plan
+
+
+def strip(tfmot, model):
+    return tfmot.sparsity.keras.strip_pruning(model)
+
+
+def pruning_callbacks(tfmot):
+    return [tfmot.sparsity.keras.UpdatePruningStep()]
+
+
+def cluster_wrap(tfmot, keras, model, clusters: int):
+    """Cluster each Dense/Conv2D kernel into `clusters` shared values, keeping pruned zeros at zero."""
+    from tensorflow_model_optimization.python.core.clustering.keras.experimental import cluster as cluster_api
+
+    ck = tfmot.clustering.keras
+
+    def wrap(layer):
+        if not prunable(keras, layer):
+            return layer
+        return cluster_api.cluster_weights(
+            layer, number_of_clusters=int(clusters),
+            cluster_centroids_init=ck.CentroidInitialization.KMEANS_PLUS_PLUS, preserve_sparsity=True)
+
+    wrapped = keras.models.clone_model(model, clone_function=wrap)
+    return wrapped
+
+
+def strip_clusters(tfmot, model):
+    return tfmot.clustering.keras.strip_clustering(model)

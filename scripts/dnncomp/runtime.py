@@ -1,0 +1,63 @@
+"""TensorFlow start-up done once, in the right order, by every job that trains or converts.
+
+TFMOT needs Keras 2: TF_USE_LEGACY_KERAS must be set and tensorflow_model_optimization imported
+before tf.keras is touched. TF ignores Snakemake's `threads:` unless told before the first op.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+
+def init_tf(threads: int = 1, seed: int | None = None, deterministic: bool = True):
+    """Import TensorFlow for this job; return (tf, keras, tfmot)."""
+    os.environ["TF_USE_LEGACY_KERAS"] = "1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
+    import tensorflow_model_optimization as tfmot  # noqa: F401  (must precede tf.keras)
+    import tensorflow as tf
+    import tf_keras as keras
+
+    threads = max(1, int(threads))
+    tf.config.threading.set_intra_op_parallelism_threads(threads)
+    tf.config.threading.set_inter_op_parallelism_threads(threads)
+    if seed is not None:
+        keras.utils.set_random_seed(int(seed))
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+    return tf, keras, tfmot
+
+
+def versions() -> dict:
+    """Versions of everything that can change a number in a record."""
+    out = {"python": platform.python_version()}
+    for name, module in (("numpy", "numpy"), ("tensorflow", "tensorflow"), ("tf_keras", "tf_keras"),
+                         ("tfmot", "tensorflow_model_optimization"), ("ai_edge_litert", "ai_edge_litert")):
+        mod = sys.modules.get(module)
+        if mod is None:
+            continue
+        out[name] = getattr(mod, "__version__", None) or _dist_version(module)
+    return out
+
+
+def _dist_version(module: str) -> str | None:
+    from importlib import metadata
+    try:
+        return metadata.version(module.replace("_", "-"))
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def cpu_model() -> str:
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def host_info() -> dict:
+    return {"host": platform.node(), "cpu": cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform()}

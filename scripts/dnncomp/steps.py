@@ -1,0 +1,97 @@
+"""Shared ends of every model-producing job: save the artefact atomically, evaluate it as that
+artefact, and write its metrics record."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import data
+from .evaluate import accuracy, keras_logits, make_interpreter, tflite_logits
+from .io import atomic_path, read_json, write_bytes, write_json
+from .records import make_record
+from .sizes import compressed_sizes, parameter_counts
+
+
+class Job:
+    """One rule invocation: its chain, dataset, TensorFlow modules and evaluation settings."""
+
+    def __init__(self, snakemake, seed: int | None = None):
+        from .job import chain_of
+        from .runtime import init_tf
+
+        self.smk = snakemake
+        self.params = dict(snakemake.params.items())
+        self.chain = chain_of(snakemake.output[0])
+        self.threads = snakemake.threads
+        self.tf, self.keras, self.tfmot = init_tf(self.threads, self.chain.seed if seed is None else seed)
+        self.dataset = data.load(snakemake.input.data)
+        evaluation = self.params.get("evaluation", {})
+        self.flag_margin = float(evaluation.get("flag_margin", 0.05))
+        self.resolvers = list(evaluation.get("resolvers", ["builtin_without_default_delegates"]))
+        self.parent = read_json(snakemake.input.parent_metrics) if "parent_metrics" in snakemake.input.keys() else None
+
+    def load_parent(self):
+        from .models import load
+        return load(self.keras, self.smk.input.parent_model)
+
+    def record(self, **kwargs):
+        return make_record(self.chain, parent=self.parent, flag_margin=self.flag_margin, params=self.params, **kwargs)
+
+    def finish_keras(self, model, extra: dict | None = None) -> dict:
+        out_model, out_metrics = self.smk.output.model, self.smk.output.metrics
+        save_keras(model, out_model)
+        x, y = self.dataset.split("test")
+        acc = accuracy(keras_logits(model, x), y)
+        record = self.record(artefact=out_model, fmt="keras", accuracy=acc,
+                             sizes=compressed_sizes(Path(out_model).read_bytes()), counts=parameter_counts(model),
+                             runtime={"engine": "tensorflow", "threads": self.threads}, extra=extra)
+        write_json(record, out_metrics)
+        print(f"{self.chain.label}: test accuracy {acc:.4f}")
+        return record
+
+    def finish_tflite(self, blob: bytes, counts: dict, extra: dict | None = None) -> dict:
+        out_model, out_metrics = self.smk.output.model, self.smk.output.metrics
+        write_bytes(blob, out_model)
+        record = tflite_record(self, blob, out_model, counts, extra)
+        write_json(record, out_metrics)
+        print(f"{self.chain.label}: test accuracy {record['accuracy']:.4f}, {len(blob)} bytes")
+        return record
+
+
+def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dict | None) -> dict:
+    """Evaluate a .tflite through LiteRT under every configured resolver (the benchmark uses the same ones).
+
+    The first resolver's accuracy is the artefact's; another resolver that disagrees by more than the
+    flag margin flags the artefact, since a delegate can silently compute wrong outputs."""
+    x, y = job.dataset.split("test")
+    by_resolver = {}
+    for resolver in job.resolvers:
+        interpreter = make_interpreter(blob, threads=1, resolver=resolver)
+        by_resolver[resolver] = accuracy(tflite_logits(interpreter, x), y)
+    primary = job.resolvers[0]
+    runtime = {"engine": "litert", "resolver": primary, "resolvers": job.resolvers,
+               "input_dtype": interpreter.get_input_details()[0]["dtype"].__name__}
+    record = job.record(artefact=artefact, fmt="tflite", accuracy=by_resolver[primary], sizes=compressed_sizes(blob),
+                        counts=counts, runtime=runtime, extra={**(extra or {}), "accuracy_by_resolver": by_resolver})
+    for resolver, acc in by_resolver.items():
+        if by_resolver[primary] - acc > job.flag_margin:
+            record["flagged"] = True
+            record["flag_reason"] = "; ".join(filter(None, [record.get("flag_reason"), (
+                f"resolver '{resolver}' gives accuracy {acc:.4f}, {(by_resolver[primary] - acc) * 100:.1f} pt below "
+                f"'{primary}' ({by_resolver[primary]:.4f}): do not deploy it with that resolver")]))
+    return record
+
+
+def save_keras(model, path) -> None:
+    with atomic_path(path) as tmp:
+        keras_tmp = tmp.with_suffix(".keras")
+        model.save(keras_tmp)
+        keras_tmp.replace(tmp)
+
+
+def write_history(history: dict, path) -> None:
+    import pandas as pd
+
+    frame = pd.DataFrame(history)
+    frame.insert(0, "epoch", range(1, len(frame) + 1))
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)

@@ -1,0 +1,117 @@
+"""Aggregation: metrics records and benchmark records joined into one table, one row per artefact,
+with compression ratios and speedups against the chain's own float32 references."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .io import read_json
+
+STEP_COLUMNS = ("mode", "bits", "granularity", "sparsity", "structure", "clusters", "student", "temperature", "alpha")
+
+
+def record_row(record: dict) -> dict:
+    row = {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
+    row["resolver"] = record.get("runtime", {}).get("resolver")
+    row["engine"] = record.get("runtime", {}).get("engine")
+    for step in record["steps"]:
+        for key, value in step["params"].items():
+            row["distill_seed" if (step["kind"], key) == ("distill", "seed") else key] = value
+    for resolver, acc in record.get("extra", {}).get("accuracy_by_resolver", {}).items():
+        row[f"accuracy_{resolver}"] = acc
+    row["host"] = record.get("provenance", {}).get("host")
+    return row
+
+
+def load_records(paths) -> pd.DataFrame:
+    frame = pd.DataFrame([record_row(read_json(p)) for p in paths])
+    for column in STEP_COLUMNS + ("distill_seed", "size_kind", "flag_reason"):
+        if column not in frame:
+            frame[column] = None
+    frame["size_kind"] = frame["size_kind"].fillna("file")
+    return frame
+
+
+def latency_columns(results: pd.DataFrame, suffix: str = "") -> dict:
+    """Batch-1 latency (one thread and all threads) and the throughput at the largest batch."""
+    row = {}
+    one = results[results["batch"] == 1]
+    for label, threads in (("t1", one["threads"].min()), ("tall", one["threads"].max())):
+        subset = one[one["threads"] == threads]
+        if len(subset):
+            first = subset.iloc[0]
+            for stat in ("", "_p10", "_p90"):
+                key = "median_us" if not stat else f"{stat[1:]}_us"
+                row[f"latency_b1_{label}{stat}_us{suffix}"] = first[key]
+    big = results[results["batch"] == results["batch"].max()]
+    row[f"throughput_sps{suffix}"] = float(big["throughput_sps"].max())
+    return row
+
+
+def bench_rows(paths) -> pd.DataFrame:
+    """One row per benchmarked artefact. Columns without a suffix are for the primary resolver (the
+    one its accuracy is reported with); other resolvers' columns end in _<resolver>."""
+    rows = []
+    for path in paths:
+        bench = read_json(path)
+        results = pd.DataFrame(bench["results"])
+        row = {"path": os.path.dirname(bench["artefact"]), "bench_engine": bench["engine"],
+               "threads_all": int(results["threads"].max()), "throughput_batch": int(results["batch"].max())}
+        resolvers = bench.get("resolvers") or [None]
+        for i, resolver in enumerate(resolvers):
+            subset = results if resolver is None else results[results["resolver"] == resolver]
+            row.update(latency_columns(subset, "" if i == 0 else f"_{resolver}"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def root_path(path: str) -> str:
+    return path.split("/baseline")[0] + "/baseline"
+
+
+def summarize(records: pd.DataFrame, benches: pd.DataFrame, keras_benches: pd.DataFrame) -> pd.DataFrame:
+    """Join and add ratios against the root baseline's float32 .tflite (size, latency) and Keras model."""
+    frame = records.copy()
+    if len(benches):
+        frame = frame.merge(benches, on="path", how="left")
+    frame["root"] = frame["path"].map(root_path)
+    roots = frame.set_index("path")
+    fp32 = {p: roots.loc[p] for p in roots.index if p.endswith("/baseline/tflite-fp32")}
+    ref = frame["root"] + "/tflite-fp32"
+
+    def from_ref(column):
+        return ref.map(lambda p: fp32[p][column] if p in fp32 and column in fp32[p] else np.nan)
+
+    frame["baseline_accuracy"] = frame["root"].map(lambda p: roots.loc[p, "accuracy"] if p in roots.index else np.nan)
+    frame["accuracy_vs_baseline_pt"] = (frame["accuracy"] - frame["baseline_accuracy"]) * 100
+    frame["fp32_tflite_bytes"] = from_ref("size_bytes")
+    frame["fp32_tflite_gzip_bytes"] = from_ref("gzip_bytes")
+    frame["compression_vs_fp32"] = frame["fp32_tflite_bytes"] / frame["size_bytes"]
+    frame["gzip_compression_vs_fp32"] = frame["fp32_tflite_bytes"] / frame["gzip_bytes"]
+    frame["gzip_compression_vs_fp32_gzip"] = frame["fp32_tflite_gzip_bytes"] / frame["gzip_bytes"]
+    for column in [c for c in frame.columns if c.startswith("latency_b1_t") and "_p10" not in c and "_p90" not in c]:
+        # Same resolver and threads on both sides: e.g. latency_b1_t1_us_auto vs the fp32 file's.
+        frame[column.replace("latency", "speedup").replace("_us", "_vs_fp32_tflite")] = from_ref(column) / frame[column]
+    if len(keras_benches):
+        keras = keras_benches.set_index("path")
+        keras_lat = frame["root"].map(lambda p: keras.loc[p, "latency_b1_tall_us"] if p in keras.index else np.nan)
+        frame["keras_latency_b1_us"] = keras_lat
+        if "latency_b1_tall_us" in frame:
+            frame["speedup_b1_vs_keras"] = keras_lat / frame["latency_b1_tall_us"]
+    return frame.drop(columns=["root"]).sort_values(["dataset", "model", "seed", "chain"]).reset_index(drop=True)
+
+
+def write_csv(frame: pd.DataFrame, path) -> None:
+    from .io import atomic_path
+
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+
+
+def read_summary(path) -> pd.DataFrame:
+    if not Path(path).is_file():
+        raise FileNotFoundError(f"summary {path} is missing; run the summarize rule")
+    return pd.read_csv(path)

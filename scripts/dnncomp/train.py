@@ -1,0 +1,41 @@
+"""Training loop shared by baselines, fine-tuning (pruning, clustering, QAT) and distillation."""
+from __future__ import annotations
+
+
+def resolve_hparams(training: dict, dataset: str, model: str) -> dict:
+    """Training hyperparameters: defaults <- dataset <- model <- 'dataset/model' overrides."""
+    hp = dict(training["defaults"])
+    overrides = training.get("overrides") or {}
+    for key in (dataset, model, f"{dataset}/{model}"):
+        hp.update(overrides.get(key) or {})
+    return hp
+
+
+def accuracy_metric(keras):
+    return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
+
+
+def fit(keras, model, train: tuple, val: tuple, hp: dict, loss=None, metrics=None, callbacks=(), early_stopping=True):
+    """Adam on (x, y) arrays; early stopping on validation accuracy restores the best epoch's weights.
+
+    Fine-tuning steps that change the model during training (pruning masks, clustering) pass
+    early_stopping=False: restoring an earlier epoch would undo their schedule.
+    """
+    loss = loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    model.compile(optimizer=keras.optimizers.Adam(hp["learning_rate"]), loss=loss,
+                  metrics=metrics or [accuracy_metric(keras)])
+    cbs = list(callbacks)
+    if early_stopping and hp.get("reduce_lr_patience"):
+        # Smaller steps once validation accuracy stalls: the last few tenths of a point.
+        cbs.append(keras.callbacks.ReduceLROnPlateau(monitor="val_accuracy", mode="max", factor=0.2,
+                                                     patience=hp["reduce_lr_patience"], min_lr=1e-6))
+    if early_stopping and hp.get("patience"):
+        cbs.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=hp["patience"],
+                                                 restore_best_weights=True))
+    history = model.fit(train[0], train[1], validation_data=val, epochs=hp["epochs"], batch_size=hp["batch_size"],
+                        shuffle=True, verbose=2, callbacks=cbs)
+    return {key: [float(v) for v in values] for key, values in history.history.items() if key != "lr"}
+
+
+def steps_per_epoch(num_samples: int, batch_size: int) -> int:
+    return -(-num_samples // batch_size)

@@ -1,0 +1,14 @@
+"""Rule html_report: the self-contained HTML report (figures embedded, readable offline)."""
+from dnncomp import html, summary
+from dnncomp.io import read_json
+from dnncomp.job import run
+
+
+def main(smk):
+    frame = summary.read_summary(smk.input.summary)
+    figures = {name: smk.input[f"fig_{name}"] for name in smk.params.figures}
+    page = html.render(frame, figures, read_json(smk.input.gpu), smk.params.config)
+    html.write(page, smk.output.html)
+
+
+run(main, snakemake)  # noqa: F821

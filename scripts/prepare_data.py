@@ -1,0 +1,16 @@
+"""Rule prepare_data: read a dataset from its configured source, validate, split and cache it."""
+from pathlib import Path
+
+from dnncomp import data
+from dnncomp.job import run
+
+
+def main(smk):
+    spec, name = smk.params.spec, smk.wildcards.dataset
+    arrays = data.prepare(name, spec, smk.params.data_dir, Path(smk.params.download_dir), smk.params.seed)
+    data.save(arrays, smk.output.data, spec.get("num_classes", 10))
+    for split in data.SPLITS:
+        print(f"{name} {split}: x {arrays[f'x_{split}'].shape}, y {arrays[f'y_{split}'].shape}")
+
+
+run(main, snakemake)  # noqa: F821  (injected by Snakemake)

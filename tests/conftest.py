@@ -1,0 +1,45 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+# The offline dataset copies: ../shared/data beside the checkout, or DNNCOMP_DATA_DIR.
+DATA_DIR = Path(os.environ.get("DNNCOMP_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
+
+
+@pytest.fixture(scope="session")
+def tf_modules():
+    from dnncomp.runtime import init_tf
+
+    return init_tf(threads=1, seed=0)
+
+
+@pytest.fixture(scope="session")
+def data_dir():
+    if not (DATA_DIR / "mnist.npz").is_file():
+        pytest.fail(f"offline MNIST copy not found at {DATA_DIR / 'mnist.npz'}; set DNNCOMP_DATA_DIR")
+    return DATA_DIR
+
+
+@pytest.fixture
+def tiny_dataset():
+    """A small synthetic dataset in the cached form: two easily separable classes of 8x8 images."""
+    import numpy as np
+
+    from dnncomp.data import Dataset
+
+    rng = np.random.default_rng(0)
+
+    def make(n):
+        y = rng.integers(0, 2, n).astype(np.uint8)
+        x = rng.integers(0, 60, (n, 8, 8, 1)).astype(np.uint8)
+        x[y == 1, :4] += 150
+        return x, y
+
+    (xt, yt), (xv, yv), (xs, ys) = make(512), make(128), make(256)
+    return Dataset(xt, yt, xv, yv, xs, ys, num_classes=2)

@@ -1,0 +1,50 @@
+"""Bad configs fail at start-up, in seconds, with a message that names the key."""
+import time
+
+import pytest
+import yaml
+
+from helpers import TINY, copy_workflow, snakemake
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    return copy_workflow(tmp_path_factory.mktemp("config"))
+
+
+def dry_run(workdir, overlay: dict):
+    path = workdir / "overlay.yaml"
+    path.write_text(yaml.safe_dump(overlay))
+    start = time.monotonic()
+    result = snakemake(workdir, "-n", "--cores", "1", "--configfile", str(TINY), str(path), check=False, timeout=120)
+    return result, time.monotonic() - start
+
+
+def test_default_and_tiny_configs_are_valid(workdir):
+    result, elapsed = dry_run(workdir, {})
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert elapsed < 30
+
+
+@pytest.mark.parametrize("overlay, expected", [
+    ({"training": {"defaults": {"epochs": "ten"}}}, ["'ten' is not of type 'integer'", "epochs"]),
+    ({"training": {"defaults": {"epochs": -1}}}, ["-1 is less than the minimum of 1", "epochs"]),
+    ({"trainig": {}}, ["'trainig' was unexpected"]),
+    ({"techniques": {"prune": {"sparsities": []}}}, ["should be non-empty", "sparsities"]),
+    ({"study": {"models": ["resnet50"]}}, ["study.models", "resnet50"]),
+    ({"chains": [{"chain": "baseline > sharpen"}]}, ["chains[0].chain", "unknown step 'sharpen'"]),
+    ({"chains": [{"chain": "baseline > tflite > prune"}]}, ["chains[0].chain", "makes no Keras model"]),
+    ({"chains": [{"chain": "baseline > prune", "sweep": {"prune": {"levels": [0.5]}}}]},
+     ["chains[0].sweep.prune.levels", "not a sweep of 'prune'"]),
+    ({"chains": [{"chain": "baseline > prune", "sweep": {"prune": {"sparsities": [1.5]}}}]}, ["1.5 is greater than the maximum"]),
+    ({"techniques": {"distill": {"students": ["giant"]}}}, ["techniques.distill.students", "giant"]),
+    ({"training": {"overrides": {"imagenet": {"epochs": 3}}}}, ["training.overrides.imagenet"]),
+    ({"datasets": {"mnist": {"source": "npz"}}}, ["'path' is a required property"]),
+])
+def test_bad_config_names_the_problem(workdir, overlay, expected):
+    result, elapsed = dry_run(workdir, overlay)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    for text in expected:
+        assert text in output, f"{text!r} not in:\n{output[-3000:]}"
+    assert elapsed < 30, "a bad config must fail at start-up, not inside a job"

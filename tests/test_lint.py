@@ -1,0 +1,7 @@
+from helpers import ROOT, snakemake
+
+
+def test_snakemake_lint_is_clean():
+    result = snakemake(ROOT, "--lint", "--config", "data_dir=/nonexistent", check=False, timeout=120)
+    output = result.stdout + result.stderr
+    assert "Congratulations, your workflow is in a good condition!" in output, output[-5000:]

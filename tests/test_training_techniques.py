@@ -1,0 +1,161 @@
+"""Quantization, pruning and distillation on a tiny model and dataset: real TFMOT and TFLite calls."""
+import numpy as np
+import pytest
+
+from dnncomp import distill as D
+from dnncomp import models
+from dnncomp import prune as P
+from dnncomp.evaluate import accuracy, keras_logits, make_interpreter, tflite_logits
+from dnncomp.quantize import convert, convert_qat, qat_model, quantize_weights, split_mode
+from dnncomp.sizes import parameter_counts
+from dnncomp.train import fit, resolve_hparams, steps_per_epoch
+
+HP = {"epochs": 3, "batch_size": 32, "learning_rate": 0.003, "patience": 0}
+MLP = {"type": "mlp", "hidden": [32, 16]}
+
+
+@pytest.fixture
+def trained(tf_modules, tiny_dataset):
+    _, keras, _ = tf_modules
+    keras.utils.set_random_seed(0)
+    model = models.build(keras, "toy", MLP, tiny_dataset.input_shape, 2)
+    fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), HP)
+    return model
+
+
+def test_resolve_hparams_applies_overrides_in_order():
+    training = {"defaults": {"epochs": 5, "learning_rate": 0.1},
+                "overrides": {"mnist": {"epochs": 7}, "lenet5": {"epochs": 9, "learning_rate": 0.2},
+                              "mnist/lenet5": {"learning_rate": 0.3}}}
+    assert resolve_hparams(training, "mnist", "lenet5") == {"epochs": 9, "learning_rate": 0.3}
+    assert resolve_hparams(training, "cifar10", "mlp") == {"epochs": 5, "learning_rate": 0.1}
+
+
+def test_baseline_learns_the_tiny_task(trained, tiny_dataset):
+    x, y = tiny_dataset.split("test")
+    assert accuracy(keras_logits(trained, x), y) > 0.95
+
+
+@pytest.mark.parametrize("mode", ["fp32", "fp16", "dynamic", "int8", "int8-sparse"])
+def test_ptq_round_trip_keeps_accuracy(tf_modules, trained, tiny_dataset, mode):
+    tf, _, _ = tf_modules
+    x, y = tiny_dataset.split("test")
+    blob = convert(tf, trained, mode, representative=tiny_dataset.x_train[:64])
+    interpreter = make_interpreter(blob)
+    if split_mode(mode)[0] == "int8":
+        assert interpreter.get_input_details()[0]["dtype"] == np.int8
+    keras_acc = accuracy(keras_logits(trained, x), y)
+    assert abs(accuracy(tflite_logits(interpreter, x), y) - keras_acc) <= 0.02
+
+
+def test_int8_needs_a_representative_dataset(tf_modules, trained):
+    tf, _, _ = tf_modules
+    with pytest.raises(ValueError, match="representative"):
+        convert(tf, trained, "int8")
+
+
+def test_unknown_mode_is_rejected():
+    with pytest.raises(ValueError, match="unknown tflite mode 'int4'"):
+        split_mode("int4")
+
+
+def test_quantize_weights_limits_levels_and_computes_size(trained):
+    counts = parameter_counts(trained)
+    size = quantize_weights(trained, bits=3)
+    kernel = np.asarray(trained.get_layer("fc1").kernel)
+    assert max(len(np.unique(kernel[:, c])) for c in range(kernel.shape[1])) <= 7
+    n_kernel = 64 * 32 + 32 * 16 + 16 * 2
+    n_bias = counts["params"] - n_kernel
+    assert size["computed_bytes"] == -(-n_kernel * 3 // 8) + 4 * (32 + 16 + 2) + 4 * n_bias
+
+
+@pytest.mark.parametrize("bits", [8, 4])
+def test_qat_converts_to_integer_weights(tf_modules, trained, tiny_dataset, bits):
+    tf, keras, tfmot = tf_modules
+    model, scheme = qat_model(tfmot, keras, trained, bits)
+    fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), {**HP, "epochs": 1}, early_stopping=False)
+    blob = convert_qat(tf, model)
+    interpreter = make_interpreter(blob)
+    kernels = [t for t in interpreter.get_tensor_details() if len(t["shape"]) == 2 and t["shape"].prod() >= 16 * 32]
+    assert kernels and all(t["dtype"] in (np.int8, np.int4) if hasattr(np, "int4") else t["dtype"] == np.int8 for t in kernels)
+    x, y = tiny_dataset.split("test")
+    assert accuracy(tflite_logits(interpreter, x), y) > 0.9
+    assert str(bits) in scheme
+
+
+@pytest.mark.parametrize("structure", ["unstructured", "block"])
+def test_pruning_reaches_target_sparsity(tf_modules, trained, tiny_dataset, structure):
+    _, keras, tfmot = tf_modules
+    hp = {**HP, "epochs": 2}
+    steps = steps_per_epoch(len(tiny_dataset.x_train), hp["batch_size"]) * hp["epochs"]
+    cfg = {"ramp_fraction": 0.5, "frequency": 2, "block_size": [16, 1], "max_layer_sparsity": {"fc2": 0.5}}
+    model, plan = P.prune_wrap(tfmot, keras, trained, 0.75, structure, steps, cfg)
+    fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), hp,
+        callbacks=P.pruning_callbacks(tfmot), early_stopping=False)
+    model = P.strip(tfmot, model)
+    sparsity = parameter_counts(model)["layer_sparsity"]
+    assert sparsity["fc1"] == pytest.approx(0.75, abs=0.02)
+    assert sparsity["fc2"] == pytest.approx(0.5, abs=0.05), "per-layer cap must hold"
+    assert plan["fc1"]["block_size"] == ([16, 1] if structure == "block" else [1, 1])
+    if structure == "block":
+        kernel = np.asarray(model.get_layer("fc1").kernel)
+        blocks = kernel.reshape(4, 16, 32)  # 64 inputs = 4 blocks of 16 along the input axis
+        nonzero = np.count_nonzero(blocks, axis=1)
+        assert set(np.unique(nonzero)) <= {0, 16}, "block pruning must zero whole 16x1 blocks"
+
+
+def test_clustering_limits_unique_values_and_keeps_zeros(tf_modules, trained, tiny_dataset):
+    _, keras, tfmot = tf_modules
+    kernel = np.asarray(trained.get_layer("fc1").kernel)
+    kernel[np.abs(kernel) < np.percentile(np.abs(kernel), 50)] = 0
+    trained.get_layer("fc1").kernel.assign(kernel)
+    model = P.cluster_wrap(tfmot, keras, trained, 8)
+    fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), {**HP, "epochs": 1}, early_stopping=False)
+    model = P.strip_clusters(tfmot, model)
+    clustered = np.asarray(model.get_layer("fc1").kernel)
+    assert len(np.unique(clustered)) <= 9
+    assert np.count_nonzero(clustered) <= np.count_nonzero(kernel)
+
+
+def test_block_for_falls_back_for_convolutions_and_odd_shapes(tf_modules):
+    _, keras, _ = tf_modules
+    model = models.build(keras, "c", {"type": "cnn", "conv": [4], "dense": [32]}, (8, 8, 1), 10)
+    assert P.block_for(keras, model.get_layer("conv1"), "block", (16, 1)) == (1, 1)
+    assert P.block_for(keras, model.get_layer("logits"), "block", (16, 1)) == (16, 1)  # 32x10
+    assert P.block_for(keras, model.get_layer("fc1"), "block", (16, 1)) == (16, 1)     # 64x32
+    assert P.block_for(keras, model.get_layer("fc1"), "block", (64, 1)) == (1, 1)      # one block row
+    assert P.block_for(keras, model.get_layer("logits"), "block", (16, 10)) == (1, 1)  # one block column
+
+
+def test_distillation_loss_matches_hand_computation(tf_modules):
+    tf, keras, _ = tf_modules
+    rng = np.random.default_rng(0)
+    labels = np.array([0, 2, 1, 2])
+    student, teacher = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32) * 3
+    loss = D.distillation_loss(tf, keras, temperature=4.0, alpha=0.3)
+    value = float(loss(tf.constant(D.pack_targets(labels, teacher)), tf.constant(student)))
+    assert value == pytest.approx(D.reference_loss(labels, student, teacher, 4.0, 0.3), rel=1e-5)
+
+
+def test_distillation_loss_hand_value():
+    # One sample, two classes, T=1, alpha=0.5: CE = log(2) for equal student logits; KL from a
+    # teacher of p=(0.5, 0.5) is 0, so the loss is 0.5 * log(2).
+    value = D.reference_loss(np.array([0]), np.zeros((1, 2)), np.zeros((1, 2)), 1.0, 0.5)
+    assert value == pytest.approx(0.5 * np.log(2))
+
+
+def test_pack_targets_checks_lengths():
+    with pytest.raises(ValueError, match="3 labels but 2 teacher logits"):
+        D.pack_targets(np.zeros(3), np.zeros((2, 10)))
+
+
+def test_student_trains_on_packed_targets(tf_modules, trained, tiny_dataset):
+    tf, keras, _ = tf_modules
+    logits = {s: keras_logits(trained, tiny_dataset.split(s)[0]) for s in ("train", "val")}
+    student = models.build(keras, "student", {"type": "mlp", "hidden": [8]}, tiny_dataset.input_shape, 2)
+    history = fit(keras, student, (tiny_dataset.x_train, D.pack_targets(tiny_dataset.y_train, logits["train"])),
+                  (tiny_dataset.x_val, D.pack_targets(tiny_dataset.y_val, logits["val"])), {**HP, "patience": 2},
+                  loss=D.distillation_loss(tf, keras, 4.0, 0.1), metrics=[D.packed_accuracy(keras)])
+    assert "val_accuracy" in history
+    x, y = tiny_dataset.split("test")
+    assert accuracy(keras_logits(student, x), y) > 0.9

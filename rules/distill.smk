@@ -23,20 +23,6 @@ rule teacher_logits:
         "../scripts/teacher_logits.py"
 
 
-def teacher_of(wildcards):
-    """The parent teaches a new student; a 'self' student (the parent, e.g. pruned) learns from the baseline."""
-    if wildcards.student == "self":
-        chain = chain_from(wildcards)
-        return f"results/{chain.dataset}/{chain.model}/seed{chain.seed}/baseline/teacher_logits.npz"
-    return f"results/{wildcards.chain}/teacher_logits.npz"
-
-
-def distill_hparams(wildcards):
-    if wildcards.student == "self":
-        return finetune_hparams("distill")(wildcards)
-    return hparams(wildcards.chain.split("/")[0], wildcards.student)
-
-
 rule distill:
     input:
         unpack(parent_inputs),

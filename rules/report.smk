@@ -71,3 +71,10 @@ rule html_report:
         "../envs/study.yaml"
     script:
         "../scripts/html_report.py"
+
+
+# Aggregation is light and reads every record: run it where the workflow runs, not as cluster jobs.
+localrules:
+    summarize,
+    figures,
+    html_report,

@@ -43,3 +43,14 @@ def tiny_dataset():
 
     (xt, yt), (xv, yv), (xs, ys) = make(512), make(128), make(256)
     return Dataset(xt, yt, xv, yv, xs, ys, num_classes=2)
+
+
+@pytest.fixture(scope="session")
+def study(tmp_path_factory, data_dir):
+    """The whole workflow run once on the tiny config; shared by the end-to-end and browser tests."""
+    from helpers import TINY, copy_workflow, snakemake
+
+    workdir = copy_workflow(tmp_path_factory.mktemp("study"))
+    args = ["--cores", "2", "--configfile", str(TINY), "--config", f"data_dir={data_dir}"]
+    snakemake(workdir, *args)
+    return workdir, args

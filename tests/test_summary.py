@@ -1,0 +1,94 @@
+"""Aggregation, statistics and the report's comparison table, on hand-made records."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from dnncomp import bench, figures, html, summary
+from dnncomp.chain import parse_chain
+from dnncomp.io import write_json
+from dnncomp.records import make_record
+
+
+def record(path, accuracy, size, parent=None, fmt="tflite", extra=None):
+    chain = parse_chain(path)
+    rec = make_record(chain, artefact=f"{path}/model.{fmt}", fmt=fmt, accuracy=accuracy,
+                      sizes={"size_bytes": size, "gzip_bytes": size // 2, "xz_bytes": size // 3},
+                      counts={"params": 100, "nonzero_params": 100, "layer_sparsity": {}},
+                      runtime={"engine": "litert", "resolver": "builtin", "resolvers": ["builtin"]},
+                      parent=parent, flag_margin=0.05, params={}, extra=extra)
+    return rec
+
+
+@pytest.fixture
+def records(tmp_path):
+    root = "results/mnist/lenet5/seed0/baseline"
+    base = record(root, 0.99, 3000, fmt="keras")
+    recs = [base, record(f"{root}/tflite-fp32", 0.99, 1000, base), record(f"{root}/tflite-int8", 0.985, 250, base),
+            record(f"{root}/tflite-dynamic", 0.50, 260, base)]
+    paths = []
+    for i, rec in enumerate(recs):
+        paths.append(tmp_path / f"{i}.json")
+        write_json(rec, paths[-1])
+    benches = []
+    for latency, rec in ((40.0, recs[1]), (20.0, recs[2])):
+        p = tmp_path / f"bench{latency}.json"
+        results = [{"batch": b, "threads": t, "median_us": latency * b / t, "p10_us": latency * 0.9, "p90_us": latency * 1.2,
+                    "throughput_sps": 1e6 / latency, "resolver": "builtin"} for b in (1, 8) for t in (1, 2)]
+        write_json({"artefact": rec["artefact"], "engine": "litert", "resolvers": ["builtin"], "results": results}, p)
+        benches.append(p)
+    return paths, benches
+
+
+def test_flags_an_artefact_far_below_its_parent(records):
+    paths, _ = records
+    frame = summary.load_records(paths)
+    flagged = frame.set_index("chain")["flagged"]
+    assert bool(flagged["baseline/tflite-dynamic"]) and not bool(flagged["baseline/tflite-int8"])
+
+
+def test_summary_ratios_against_the_fp32_tflite(records):
+    paths, benches = records
+    frame = summary.summarize(summary.load_records(paths), summary.bench_rows(benches), pd.DataFrame())
+    int8 = frame.set_index("chain").loc["baseline/tflite-int8"]
+    assert int8["compression_vs_fp32"] == pytest.approx(4.0)
+    assert int8["gzip_compression_vs_fp32_gzip"] == pytest.approx(500 / 125)
+    assert int8["speedup_b1_t1_vs_fp32_tflite"] == pytest.approx(2.0)
+    assert int8["latency_b1_tall_us"] == pytest.approx(10.0)
+    assert int8["accuracy_vs_baseline_pt"] == pytest.approx(-0.5)
+
+
+def test_bench_statistics():
+    times = np.array([1.0, 2.0, 3.0, 4.0, 100.0]) * 1e-6
+    stats = bench.summarize(times, batch=4)
+    assert stats["median_us"] == pytest.approx(3.0)
+    assert stats["p10_us"] <= stats["median_us"] <= stats["p90_us"]
+    assert stats["throughput_sps"] == pytest.approx(4 / 3e-6)
+
+
+def test_time_calls_meets_count_and_time_floors():
+    calls = []
+    times = bench.time_calls(lambda: calls.append(1), warmup=3, min_repeats=10, min_seconds=0.0)
+    assert len(times) == 10 and len(calls) == 13
+
+
+def test_pareto_front_keeps_only_undominated_points():
+    points = pd.DataFrame({"gzip_bytes": [10, 20, 30, 40], "accuracy": [0.90, 0.95, 0.93, 0.99]})
+    front = figures.pareto_front(points, "gzip_bytes")
+    assert list(front["gzip_bytes"]) == [10, 20, 40]
+
+
+def test_anchor_table_sets_ours_beside_the_survey(records):
+    paths, benches = records
+    frame = summary.summarize(summary.load_records(paths), summary.bench_rows(benches), pd.DataFrame())
+    table = html.anchors(frame)
+    row = table[table["claim"].str.startswith("int8")].iloc[0]
+    assert "4.00x smaller" in row["measured here"] and "2.00x batch-1 speed" in row["measured here"]
+
+
+def test_figures_render_even_without_data(tmp_path, records):
+    paths, benches = records
+    frame = summary.summarize(summary.load_records(paths), summary.bench_rows(benches), pd.DataFrame())
+    for name in ("ptq_modes", "bits", "pruning", "prune_quantize", "distill_temperature", "distill_sizes", "pareto", "speedups"):
+        out = tmp_path / f"{name}.png"
+        getattr(figures, name)(frame, out)
+        assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -117,13 +117,16 @@ def hparams(dataset, arch):
 
 
 def finetune_hparams(technique_name):
-    """Fine-tuning settings: the technique's epochs and learning rate over the parent's training settings."""
+    """Fine-tuning settings: the technique's epochs and learning rate (with its own overrides by
+    dataset, model or dataset/model) over the parent's training settings; no early stopping."""
     def get(wildcards):
         chain = chain_from(wildcards)
         section = technique(technique_name)
         hp = hparams(chain.dataset, chain.architecture)
-        return {**hp, "epochs": section.get("epochs", 1), "learning_rate": section.get("learning_rate", hp["learning_rate"]),
-                "patience": 0}
+        own = resolve_hparams({"defaults": {"epochs": section.get("epochs", 1),
+                                            "learning_rate": section.get("learning_rate", hp["learning_rate"])},
+                               "overrides": section.get("overrides")}, chain.dataset, chain.architecture)
+        return {**hp, **own, "patience": 0, "reduce_lr_patience": 0}
     return get
 
 

@@ -201,7 +201,8 @@ def speedups(frame, path):
         return empty(path, "No CPU benchmarks in the summary.")
     data = frame[frame[column].notna()]
     keys = pairs(data)
-    fig, axes = grid(len(keys))
+    bars = max(len(data[(data["dataset"] == d) & (data["model"] == m)]) for d, m in keys)
+    fig, axes = grid(len(keys), ncols=2, size=(6.5, 1.0 + 0.16 * bars))
     for ax, (dataset, model) in zip(axes, keys):
         group = data[(data["dataset"] == dataset) & (data["model"] == model)].copy()
         group["label"] = group["chain"].str.replace("baseline/", "", regex=False)

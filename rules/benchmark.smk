@@ -6,7 +6,7 @@ rule bench_cpu:
     input:
         model="results/{chain}/{leaf}/model.tflite",
         metrics="results/{chain}/{leaf}/metrics.json",
-        data=lambda wc: f"results/data/{wc.chain.split('/')[0]}.npz",
+        data=dataset_npz,
     output:
         bench="results/{chain}/{leaf}/bench_cpu.json",
     wildcard_constraints:
@@ -29,7 +29,7 @@ rule bench_keras:
     input:
         model="results/{chain}/model.keras",
         metrics="results/{chain}/metrics.json",
-        data=lambda wc: f"results/data/{wc.chain.split('/')[0]}.npz",
+        data=dataset_npz,
     output:
         bench="results/{chain}/bench_keras.json",
     params:

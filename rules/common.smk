@@ -1,4 +1,5 @@
 # Config validation, the chain grammar, and the target helpers every other .smk file uses.
+import functools
 import sys
 from pathlib import Path
 
@@ -8,6 +9,8 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from dnncomp import chain as C  # noqa: E402  (pure Python: no TensorFlow at DAG build time)
 from dnncomp.train import resolve_hparams  # noqa: E402
 
+
+# ----------------------------------------------------------------------------- validation
 
 validate(config, schema="../schemas/config.schema.yaml")
 
@@ -22,34 +25,47 @@ def known(names, pool, key):
         raise ConfigError(f"{key}: unknown name(s) {unknown} (known: {sorted(pool)})")
 
 
+def check_chain(cfg, entry, key):
+    """A chain's steps, names and narrowed sweeps: the narrowed sweeps pass the same schema."""
+    archs, datasets = cfg["architectures"], cfg["datasets"]
+    try:
+        C.parse_chain_spec(entry["chain"])
+    except ValueError as err:
+        raise ConfigError(f"{key}.chain: {err}") from None
+    known(entry.get("models", []), archs, f"{key}.models")
+    known(entry.get("datasets", []), datasets, f"{key}.datasets")
+    for tech, override in (entry.get("sweep") or {}).items():
+        for axis, values in override.items():
+            if axis not in C.SWEEP_AXES[tech]:
+                raise ConfigError(f"{key}.sweep.{tech}.{axis}: not a sweep of '{tech}' (sweeps: {list(C.SWEEP_AXES[tech])})")
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"{key}.sweep.{tech}.{axis}: must be a non-empty list")
+    sweeps = chain_sweeps(cfg, entry)
+    students = sweeps.get("distill", {}).get("students", [])
+    known(students, list(archs) + ["self"], f"{key}.sweep.distill.students")
+    validate({**cfg, "techniques": sweeps}, schema="../schemas/config.schema.yaml")
+
+
+def check_overrides(overrides, cfg, key):
+    for name in overrides or {}:
+        parts = name.split("/")
+        if len(parts) == 1 and parts[0] not in cfg["architectures"] and parts[0] not in cfg["datasets"]:
+            raise ConfigError(f"{key}.{name}: '{name}' is neither a dataset nor an architecture")
+        if len(parts) == 2 and (parts[0] not in cfg["datasets"] or parts[1] not in cfg["architectures"]):
+            raise ConfigError(f"{key}.{name}: expected 'dataset/architecture' with known names")
+
+
 def check_config(cfg):
     """What a JSON schema cannot say: names that must refer to each other, and chain specs."""
-    archs, datasets = cfg["architectures"], cfg["datasets"]
-    known(cfg["study"]["models"], archs, "study.models")
-    known(cfg["study"]["datasets"], datasets, "study.datasets")
-    known(cfg.get("techniques", {}).get("distill", {}).get("students", []), list(archs) + ["self"], "techniques.distill.students")
+    known(cfg["study"]["models"], cfg["architectures"], "study.models")
+    known(cfg["study"]["datasets"], cfg["datasets"], "study.datasets")
+    students = (cfg.get("techniques") or {}).get("distill", {}).get("students", [])
+    known(students, list(cfg["architectures"]) + ["self"], "techniques.distill.students")
     for i, entry in enumerate(cfg["chains"]):
-        key = f"chains[{i}]"
-        try:
-            C.parse_chain_spec(entry["chain"])
-        except ValueError as err:
-            raise ConfigError(f"{key}.chain: {err}") from None
-        known(entry.get("models", []), archs, f"{key}.models")
-        known(entry.get("datasets", []), datasets, f"{key}.datasets")
-        for tech, override in (entry.get("sweep") or {}).items():
-            for axis, values in override.items():
-                if axis not in C.SWEEP_AXES[tech]:
-                    raise ConfigError(f"{key}.sweep.{tech}.{axis}: not a sweep of '{tech}' (sweeps: {list(C.SWEEP_AXES[tech])})")
-                if not isinstance(values, list) or not values:
-                    raise ConfigError(f"{key}.sweep.{tech}.{axis}: must be a non-empty list")
-        # The narrowed sweeps must pass the same schema as the technique sections.
-        validate({**cfg, "techniques": chain_sweeps(cfg, entry)}, schema="../schemas/config.schema.yaml")
-    for key in (cfg["training"].get("overrides") or {}):
-        parts = key.split("/")
-        if len(parts) == 1 and parts[0] not in archs and parts[0] not in datasets:
-            raise ConfigError(f"training.overrides.{key}: '{key}' is neither a dataset nor an architecture")
-        if len(parts) == 2 and (parts[0] not in datasets or parts[1] not in archs):
-            raise ConfigError(f"training.overrides.{key}: expected 'dataset/architecture' with known names")
+        check_chain(cfg, entry, f"chains[{i}]")
+    check_overrides(cfg["training"].get("overrides"), cfg, "training.overrides")
+    for name, section in (cfg.get("techniques") or {}).items():
+        check_overrides(section.get("overrides"), cfg, f"techniques.{name}.overrides")
 
 
 def chain_sweeps(cfg, entry):
@@ -69,8 +85,10 @@ wildcard_constraints:
 
 # ----------------------------------------------------------------------------- targets
 
+@functools.cache
 def study_chains():
-    """Every Chain the config asks for, plus from-scratch controls for distilled students."""
+    """Every Chain the config asks for, each intermediate model included, plus the from-scratch
+    controls of distilled students."""
     chains = {}
     study = config["study"]
     for entry in config["chains"]:
@@ -80,11 +98,11 @@ def study_chains():
             for model in entry.get("models", study["models"]):
                 for seed in entry.get("seeds", study["seeds"]):
                     for chain in C.expand_chains(kinds, sweeps, dataset, model, seed):
-                        for prefix in C.prefixes(chain):  # intermediate models are artefacts too
+                        for prefix in C.prefixes(chain):
                             chains[prefix.path] = prefix
                         for control in distill_controls(chain):
                             chains[control.path] = control
-    return list(chains.values())
+    return tuple(chains.values())
 
 
 def distill_controls(chain):
@@ -102,14 +120,37 @@ def tflite_targets():
     return sorted(f"{c.path}/model.tflite" for c in study_chains() if c.steps[-1].kind in ("tflite", "qat"))
 
 
-def keras_targets():
-    return sorted(f"{c.path}/model.keras" for c in study_chains() if c.steps[-1].kind in C.KERAS_STEPS)
+def baseline_keras_targets():
+    """Baselines (study models and distillation controls): the reference points for speedups."""
+    return sorted(f"{c.path}/model.keras" for c in study_chains() if len(c.steps) == 1)
+
+
+def bench_targets():
+    tflite = [p.replace("model.tflite", "bench_cpu.json") for p in tflite_targets()]
+    keras = [p.replace("model.keras", "bench_keras.json") for p in baseline_keras_targets()]
+    return tflite + keras
 
 
 # ----------------------------------------------------------------------------- per-job parameters
 
+def technique(name):
+    return (config.get("techniques") or {}).get(name, {})
+
+
 def chain_from(wildcards):
     return C.parse_chain(f"results/{wildcards.chain}")
+
+
+def dataset_npz(wildcards):
+    return f"results/data/{wildcards.chain.split('/')[0]}.npz"
+
+
+def parent_inputs(wildcards):
+    return {
+        "data": dataset_npz(wildcards),
+        "parent_model": f"results/{wildcards.chain}/model.keras",
+        "parent_metrics": f"results/{wildcards.chain}/metrics.json",
+    }
 
 
 def hparams(dataset, arch):
@@ -130,40 +171,11 @@ def finetune_hparams(technique_name):
     return get
 
 
-def evaluation_params():
-    return config["evaluation"]
-
-
-def parent_inputs(wildcards):
-    return {
-        "data": f"results/data/{wildcards.chain.split('/')[0]}.npz",
-        "parent_model": f"results/{wildcards.chain}/model.keras",
-        "parent_metrics": f"results/{wildcards.chain}/metrics.json",
-    }
-
-
-def threads_for_training():
-    return min(2, workflow.cores)
-
-
-def technique(name):
-    return (config.get("techniques") or {}).get(name, {})
-
-
-def baseline_keras_targets():
-    """Baselines (study models and distillation controls): the reference points for speedups."""
-    return sorted(f"{c.path}/model.keras" for c in study_chains() if len(c.steps) == 1)
-
-
-def bench_targets():
-    tflite = [p.replace("model.tflite", "bench_cpu.json") for p in tflite_targets()]
-    keras = [p.replace("model.keras", "bench_keras.json") for p in baseline_keras_targets()]
-    return tflite + keras
-
-
-def threads_for_finetuning():
-    """Short fine-tuning jobs scale poorly past one thread: run them side by side instead."""
-    return 1
+def distill_hparams(wildcards):
+    """A new student trains with the same budget as its from-scratch control; 'self' is fine-tuned."""
+    if wildcards.student == "self":
+        return finetune_hparams("distill")(wildcards)
+    return hparams(wildcards.chain.split("/")[0], wildcards.student)
 
 
 def teacher_of(wildcards):
@@ -174,7 +186,14 @@ def teacher_of(wildcards):
     return f"results/{wildcards.chain}/teacher_logits.npz"
 
 
-def distill_hparams(wildcards):
-    if wildcards.student == "self":
-        return finetune_hparams("distill")(wildcards)
-    return hparams(wildcards.chain.split("/")[0], wildcards.student)
+def evaluation_params():
+    return config["evaluation"]
+
+
+def threads_for_training():
+    return min(2, workflow.cores)
+
+
+def threads_for_finetuning():
+    """Short fine-tuning jobs scale poorly past one thread: run them side by side instead."""
+    return 1

@@ -11,6 +11,7 @@ rule tflite:
     params:
         evaluation=evaluation_params(),
         representative_samples=config["evaluation"]["representative_samples"],
+        dense_per_channel=technique("tflite").get("dense_per_channel", False),
     log:
         "results/logs/{chain}/tflite-{mode}.log",
     benchmark:

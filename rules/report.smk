@@ -52,9 +52,28 @@ rule figures:
         "../scripts/figures.py"
 
 
+rule tables:
+    input:
+        summary="results/summary.csv",
+    output:
+        ptq=report("results/tables/ptq_modes.csv", caption="../report/tables/ptq_modes.rst", category="Quantization",
+                   labels={"table": "post-training modes"}),
+    log:
+        "results/logs/tables.log",
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/tables.py"
+
+
 rule html_report:
     input:
         unpack(lambda wc: {"summary": "results/summary.csv", "gpu": "results/bench_gpu.json",
+                           "ptq_table": "results/tables/ptq_modes.csv",
                            **{f"fig_{n}": f"results/figures/{n}.png" for n in FIGURES}}),
     output:
         html="results/report.html",
@@ -77,4 +96,5 @@ rule html_report:
 localrules:
     summarize,
     figures,
+    tables,
     html_report,

@@ -7,7 +7,8 @@ from dnncomp.job import run
 def main(smk):
     frame = summary.read_summary(smk.input.summary)
     figures = {name: smk.input[f"fig_{name}"] for name in smk.params.figures}
-    page = html.render(frame, figures, read_json(smk.input.gpu), smk.params.config)
+    tables = {"Quantization": summary.read_summary(smk.input.ptq_table)}
+    page = html.render(frame, figures, read_json(smk.input.gpu), smk.params.config, tables)
     html.write(page, smk.output.html)
 
 

@@ -11,8 +11,9 @@ def main(smk):
     mode = smk.wildcards.mode
     model = job.load_parent()
     sample = data.representative_sample(job.dataset, job.params["representative_samples"], job.chain.seed)
-    blob = convert(job.tf, model, mode, representative=sample)
-    job.finish_tflite(blob, parameter_counts(model), extra={"mode": mode})
+    dense_per_channel = job.params["dense_per_channel"]
+    blob = convert(job.tf, model, mode, representative=sample, dense_per_channel=dense_per_channel)
+    job.finish_tflite(blob, parameter_counts(model), extra={"mode": mode, "dense_per_channel": dense_per_channel})
 
 
 run(main, snakemake)  # noqa: F821

@@ -78,6 +78,7 @@ def test_html_report_is_self_contained(study):
     assert page.count("data:image/png;base64,") == 8
     assert not re.search(r'src="(?!data:)', page), "every image must be embedded"
     assert "Our numbers beside the survey" in page and "Provenance" in page
+    assert "tflite-int8" in page or "int8" in page
 
 
 def test_second_run_has_nothing_to_do(study):

@@ -176,7 +176,7 @@ def gpu_section(gpu: dict) -> str:
     return f"<p>GPU: <b>{_html.escape(gpu['gpu'])}</b> (Keras models through tf.function).</p>" + table(pd.DataFrame(rows))
 
 
-def render(frame: pd.DataFrame, figures: dict, gpu: dict, config: dict) -> str:
+def render(frame: pd.DataFrame, figures: dict, gpu: dict, config: dict, tables: dict | None = None) -> str:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>DNN compression study</title><style>{CSS}</style></head><body>",
              "<h1>DNN compression study: pruning, quantization, distillation</h1>",
              f"<p class='note'>{len(frame)} artefacts; each evaluated as the artefact itself (.tflite through LiteRT). "
@@ -189,6 +189,8 @@ def render(frame: pd.DataFrame, figures: dict, gpu: dict, config: dict) -> str:
     for title, names in SECTIONS:
         parts.append(f"<h2>{_html.escape(title)}</h2>")
         parts.extend(f"<figure>{embed_png(figures[n])}</figure>" for n in names if n in figures)
+        if title in (tables or {}):
+            parts.append(table(tables[title]))
         if title == "Benchmarks":
             parts.append("<h3>GPU</h3>" + gpu_section(gpu))
     columns = [c for c in SUMMARY_COLUMNS if c in frame]

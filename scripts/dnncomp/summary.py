@@ -115,3 +115,14 @@ def read_summary(path) -> pd.DataFrame:
     if not Path(path).is_file():
         raise FileNotFoundError(f"summary {path} is missing; run the summarize rule")
     return pd.read_csv(path)
+
+
+def ptq_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The post-training modes of each baseline side by side: size, gzip, accuracy, latency."""
+    ptq = frame[frame["technique"] == "tflite"]
+    columns = [c for c in ("dataset", "model", "seed", "mode", "size_bytes", "gzip_bytes", "compression_vs_fp32",
+                           "accuracy", "accuracy_auto", "latency_b1_t1_us", "latency_b1_t1_us_auto",
+                           "speedup_b1_t1_vs_fp32_tflite", "speedup_b1_t1_vs_fp32_tflite_auto", "flagged") if c in ptq]
+    order = {"fp32": 0, "fp16": 1, "dynamic": 2, "int8": 3}
+    ptq = ptq.assign(_order=ptq["mode"].map(lambda m: order.get(m, 9)))
+    return ptq.sort_values(["dataset", "model", "seed", "_order"])[columns].reset_index(drop=True)

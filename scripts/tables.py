@@ -1,0 +1,11 @@
+"""Rule tables: the tables the report shows beside its figures."""
+from dnncomp import summary
+from dnncomp.job import run
+
+
+def main(smk):
+    frame = summary.read_summary(smk.input.summary)
+    summary.write_csv(summary.ptq_table(frame), smk.output.ptq)
+
+
+run(main, snakemake)  # noqa: F821

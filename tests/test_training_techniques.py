@@ -97,6 +97,7 @@ def test_pruning_reaches_target_sparsity(tf_modules, trained, tiny_dataset, stru
     assert sparsity["fc1"] == pytest.approx(0.75, abs=0.02)
     assert sparsity["fc2"] == pytest.approx(0.5, abs=0.05), "per-layer cap must hold"
     assert plan["fc1"]["block_size"] == ([16, 1] if structure == "block" else [1, 1])
+    assert plan["logits"]["block_size"] == [1, 1], "the output layer is never block-pruned"
     if structure == "block":
         kernel = np.asarray(model.get_layer("fc1").kernel)
         blocks = kernel.reshape(4, 16, 32)  # 64 inputs = 4 blocks of 16 along the input axis
@@ -122,6 +123,7 @@ def test_block_for_falls_back_for_convolutions_and_odd_shapes(tf_modules):
     model = models.build(keras, "c", {"type": "cnn", "conv": [4], "dense": [32]}, (8, 8, 1), 10)
     assert P.block_for(keras, model.get_layer("conv1"), "block", (16, 1)) == (1, 1)
     assert P.block_for(keras, model.get_layer("logits"), "block", (16, 1)) == (16, 1)  # 32x10
+    assert P.block_for(keras, model.get_layer("logits"), "block", (16, 1), is_output=True) == (1, 1)
     assert P.block_for(keras, model.get_layer("fc1"), "block", (16, 1)) == (16, 1)     # 64x32
     assert P.block_for(keras, model.get_layer("fc1"), "block", (64, 1)) == (1, 1)      # one block row
     assert P.block_for(keras, model.get_layer("logits"), "block", (16, 10)) == (1, 1)  # one block column

@@ -7,11 +7,13 @@ def layer_sparsity(name: str, target: float, caps: dict) -> float:
     return min(float(target), float(caps.get(name, 1.0)))
 
 
-def block_for(keras, layer, structure: str, block_size: tuple) -> tuple:
+def block_for(keras, layer, structure: str, block_size: tuple, is_output: bool = False) -> tuple:
     """Block shape for a layer. TFLite's sparse FullyConnected kernels need blocks along the input
-    dimension of a Dense kernel ([in, out] in Keras); convolutions stay unstructured, and so do kernels
-    that would pool to a single block row or column, which TFMOT's block pruning cannot handle."""
-    if structure != "block" or not isinstance(layer, keras.layers.Dense):
+    dimension of a Dense kernel ([in, out] in Keras). Convolutions stay unstructured; so does the output
+    layer, where whole blocks can take every input of a class away and that class is never predicted
+    again (seen on LeNet-5: 84x10 logits in 16x1 blocks lost one class at 50 % sparsity); and so do
+    kernels that would pool to a single block row or column, which TFMOT's block pruning cannot handle."""
+    if structure != "block" or is_output or not isinstance(layer, keras.layers.Dense):
         return (1, 1)
     rows, cols = layer.kernel.shape
     if -(-rows // block_size[0]) < 2 or -(-cols // block_size[1]) < 2:
@@ -35,13 +37,14 @@ def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps
     end_step = max(1, int(total_steps * cfg.get("ramp_fraction", 0.7)))
     frequency = max(1, min(int(cfg.get("frequency", 100)), end_step))
     caps = cfg.get("max_layer_sparsity") or {}
+    output_name = model.layers[-1].name
     plan = {}
 
     def wrap(layer):
         if not prunable(keras, layer):
             return layer
         target = layer_sparsity(layer.name, sparsity, caps)
-        block = block_for(keras, layer, structure, tuple(cfg.get("block_size", (16, 1))))
+        block = block_for(keras, layer, structure, tuple(cfg.get("block_size", (16, 1))), layer.name == output_name)
         plan[layer.name] = {"target_sparsity": target, "block_size": list(block)}
         schedule = sk.PolynomialDecay(initial_sparsity=0.0, final_sparsity=target, begin_step=0,
                                       end_step=end_step, frequency=frequency)

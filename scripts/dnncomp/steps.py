@@ -60,15 +60,23 @@ class Job:
 def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dict | None) -> dict:
     """Evaluate a .tflite through LiteRT under every configured resolver (the benchmark uses the same ones).
 
-    The first resolver's accuracy is the artefact's; another resolver that disagrees by more than the
-    flag margin flags the artefact, since a delegate can silently compute wrong outputs."""
+    The first resolver's accuracy is the artefact's. Another resolver that disagrees by more than the
+    flag margin flags the artefact, since a delegate can silently compute wrong outputs; one that
+    refuses the model (XNNPACK does, for some sparse int8 models) is recorded as refused."""
     x, y = job.dataset.split("test")
-    by_resolver = {}
-    for resolver in job.resolvers:
-        interpreter = make_interpreter(blob, threads=1, resolver=resolver)
-        by_resolver[resolver] = accuracy(tflite_logits(interpreter, x), y)
     primary = job.resolvers[0]
-    runtime = {"engine": "litert", "resolver": primary, "resolvers": job.resolvers,
+    by_resolver, refused = {}, {}
+    for resolver in job.resolvers:
+        try:
+            interpreter = make_interpreter(blob, threads=1, resolver=resolver)
+        except RuntimeError as err:
+            if resolver == primary:
+                raise
+            refused[resolver] = str(err).strip()
+            print(f"resolver '{resolver}' refuses this model: {refused[resolver]}")
+            continue
+        by_resolver[resolver] = accuracy(tflite_logits(interpreter, x), y)
+    runtime = {"engine": "litert", "resolver": primary, "resolvers": list(by_resolver), "refused": refused,
                "input_dtype": interpreter.get_input_details()[0]["dtype"].__name__}
     record = job.record(artefact=artefact, fmt="tflite", accuracy=by_resolver[primary], sizes=compressed_sizes(blob),
                         counts=counts, runtime=runtime, extra={**(extra or {}), "accuracy_by_resolver": by_resolver})

@@ -20,6 +20,8 @@ def record_row(record: dict) -> dict:
     for step in record["steps"]:
         for key, value in step["params"].items():
             row["distill_seed" if (step["kind"], key) == ("distill", "seed") else key] = value
+    refused = record.get("runtime", {}).get("refused") or {}
+    row["refused_resolvers"] = ",".join(sorted(refused)) or None
     for resolver, acc in record.get("extra", {}).get("accuracy_by_resolver", {}).items():
         row[f"accuracy_{resolver}"] = acc
     row["host"] = record.get("provenance", {}).get("host")
@@ -28,7 +30,7 @@ def record_row(record: dict) -> dict:
 
 def load_records(paths) -> pd.DataFrame:
     frame = pd.DataFrame([record_row(read_json(p)) for p in paths])
-    for column in STEP_COLUMNS + ("distill_seed", "size_kind", "flag_reason"):
+    for column in STEP_COLUMNS + ("distill_seed", "size_kind", "flag_reason", "refused_resolvers"):
         if column not in frame:
             frame[column] = None
     frame["size_kind"] = frame["size_kind"].fillna("file")

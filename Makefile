@@ -9,7 +9,7 @@ BIN := $(VENV)/bin
 CORES ?= all
 DATA_DIR ?= $(wildcard ../shared/data)
 SNAKEMAKE_ARGS ?=
-DATA_CONFIG := $(if $(strip $(DATA_DIR)),--config data_dir=$(abspath $(DATA_DIR)),)
+DATA_CONFIG := $(if $(strip $(DATA_DIR)),--config data_dir=$(DATA_DIR),)
 
 .PHONY: setup study test report lint dry-run lock clean
 

@@ -140,14 +140,19 @@ def distillation_rows(frame: pd.DataFrame) -> list:
         if control.empty:
             continue
         gain = (stats.loc[best, "mean"] - control.mean()) * 100
-        spread = max(stats.loc[best, "std"] if stats.loc[best, "count"] > 1 else 0, control.std() if len(control) > 1 else 0) * 100
-        verdict = "beats" if gain > spread else "does not beat"
+        n_student, n_control = int(stats.loc[best, "count"]), len(control)
+        if min(n_student, n_control) < 2:
+            spread_text, verdict = "one seed: no spread to judge by", "run more seeds (techniques.distill.seeds) to judge"
+        else:
+            spread = max(stats.loc[best, "std"], control.std()) * 100
+            spread_text = f"seed spread {spread:.2f} pt"
+            verdict = ("beats" if gain > spread else "does not beat") + " the control by more than the spread"
         rows.append({"dataset": dataset, "model": teacher,
                      "claim": "a distilled student beats the same student trained alone (Hinton: 146 -> 74 errors)",
                      "source": "Hinton et al., 2015",
                      "measured here": f"{student} at T={best[0]:g}, alpha={best[1]:g}: {stats.loc[best, 'mean'] * 100:.2f} % "
-                     f"vs {control.mean() * 100:.2f} % from scratch ({gain:+.2f} pt, seed spread {spread:.2f} pt, "
-                     f"n={int(stats.loc[best, 'count'])}/{len(control)}): {verdict} the control by more than the spread"})
+                     f"vs {control.mean() * 100:.2f} % from scratch ({gain:+.2f} pt, {spread_text}, "
+                     f"n={n_student}/{n_control}): {verdict}"})
     return rows
 
 

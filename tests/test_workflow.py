@@ -8,7 +8,6 @@ import subprocess
 import time
 
 import pandas as pd
-import pytest
 
 from helpers import SNAKEMAKE, TINY, copy_workflow, snakemake
 

@@ -16,8 +16,6 @@ RESULTS = "results"
 
 # Step kinds whose output is a Keras model (valid parents of other steps).
 KERAS_STEPS = ("baseline", "prune", "cluster", "distill")
-# Step kinds whose output is a leaf: a .tflite file, or only a metrics record.
-LEAF_STEPS = ("tflite", "qat", "wq")
 
 TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8")
 STRUCTURES = ("unstructured", "block")

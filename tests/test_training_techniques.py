@@ -77,7 +77,7 @@ def test_qat_converts_to_integer_weights(tf_modules, trained, tiny_dataset, bits
     blob = convert_qat(tf, model)
     interpreter = make_interpreter(blob)
     kernels = [t for t in interpreter.get_tensor_details() if len(t["shape"]) == 2 and t["shape"].prod() >= 16 * 32]
-    assert kernels and all(t["dtype"] in (np.int8, np.int4) if hasattr(np, "int4") else t["dtype"] == np.int8 for t in kernels)
+    assert kernels and all(t["dtype"] == np.int8 for t in kernels)
     x, y = tiny_dataset.split("test")
     assert accuracy(tflite_logits(interpreter, x), y) > 0.9
     assert str(bits) in scheme

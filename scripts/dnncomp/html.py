@@ -83,48 +83,60 @@ def describe(row, ratio: str) -> str:
             f"({row['accuracy_vs_baseline_pt']:+.2f} pt)")
 
 
+def int8_row(group: pd.DataFrame) -> str | None:
+    t = group["technique"]
+    int8 = group[(t == "tflite") & (group["mode"] == "int8")]
+    fp32 = group[(t == "tflite") & (group["mode"] == "fp32")]
+    if not (len(int8) and len(fp32)):
+        return None
+    i, f = int8.iloc[0], fp32.iloc[0]
+    speed, xnnpack = i.get("speedup_b1_t1_vs_fp32_tflite"), i.get("speedup_b1_t1_vs_fp32_tflite_auto")
+    return (f"{f['size_bytes'] / i['size_bytes']:.2f}x smaller, {(i['accuracy'] - f['accuracy']) * 100:+.2f} pt vs fp32 .tflite"
+            + (f", {speed:.2f}x batch-1 speed" if pd.notna(speed) else "")
+            + (f" ({xnnpack:.2f}x with XNNPACK)" if pd.notna(xnnpack) else ""))
+
+
+def distill_speed_row(group: pd.DataFrame) -> str | None:
+    column = "speedup_b1_t1_vs_fp32_tflite"
+    if column not in group:
+        return None
+    dq = group[(group["technique"] == "distill>tflite") & group[column].notna()]
+    if dq.empty:
+        return None
+    best = dq.loc[dq[column].idxmax()]
+    return (f"{best[column]:.1f}x vs the teacher's fp32 .tflite ({best['chain']}), "
+            f"accuracy {best['accuracy'] * 100:.2f} %")
+
+
+def pair_anchors(dataset: str, model: str, group: pd.DataFrame) -> list:
+    """(claim, source, measured here) for one dataset x LeNet."""
+    t = group["technique"]
+    ratio = "gzip_compression_vs_fp32_gzip"
+    rows = [("int8 about 4x smaller within +/-0.3 pt, 1.5-2x faster", "survey", int8_row(group))]
+    prune_tolerance = 3.0 if dataset == "mnist" else 6.0
+    survey_prune = {"lenet300_100": "5x", "lenet5": "18x"}[model]
+    rows.append((f"pruning {survey_prune} smaller within {prune_tolerance:g} pt (MNIST figure; similar on CIFAR-10)",
+                 "survey", describe(best_within(group, t == "prune>tflite", prune_tolerance), ratio)))
+    target, tolerance = PRUNE_QUANTIZE_TARGETS.get((dataset, model), ("-", 2.0))
+    combined = t.str.contains("prune") & (t.str.endswith("tflite") | t.str.endswith("qat"))
+    rows.append((f"prune -> quantize {target} smaller (best within {tolerance:g} pt)", "survey",
+                 describe(best_within(group, combined, tolerance), ratio)))
+    if dataset == "mnist":
+        han = {"lenet300_100": "40x (1070 KB -> 27 KB), error 1.64 -> 1.58 %",
+               "lenet5": "39x (1720 KB -> 44 KB), error 0.80 -> 0.74 %"}[model]
+        rows.append((f"Deep Compression {han}", "Han et al., ICLR 2016",
+                     describe(best_within(group, t == "prune>cluster>tflite", 0.5), ratio) + " (within 0.5 pt)"))
+    rows.append(("distill -> quantize 11-13x faster than the teacher", "survey", distill_speed_row(group)))
+    return [{"dataset": dataset, "model": model, "claim": claim, "source": source, "measured here": measured}
+            for claim, source, measured in rows if measured is not None]
+
+
 def anchors(frame: pd.DataFrame) -> pd.DataFrame:
     """Our numbers beside the survey's conclusions and the published anchors (DESIGN.md section 3)."""
     rows = []
     for (dataset, model), group in frame.groupby(["dataset", "model"]):
-        if model not in ("lenet300_100", "lenet5"):
-            continue
-        t = group["technique"]
-        int8 = group[(t == "tflite") & (group["mode"] == "int8")]
-        fp32 = group[(t == "tflite") & (group["mode"] == "fp32")]
-        if len(int8) and len(fp32):
-            i, f = int8.iloc[0], fp32.iloc[0]
-            speed, xnnpack = i.get("speedup_b1_t1_vs_fp32_tflite"), i.get("speedup_b1_t1_vs_fp32_tflite_auto")
-            rows.append({"dataset": dataset, "model": model, "claim": "int8 about 4x smaller within +/-0.3 pt, 1.5-2x faster",
-                         "source": "survey", "measured here": f"{f['size_bytes'] / i['size_bytes']:.2f}x smaller, "
-                         f"{(i['accuracy'] - f['accuracy']) * 100:+.2f} pt vs fp32 .tflite"
-                         + (f", {speed:.2f}x batch-1 speed" if pd.notna(speed) else "")
-                         + (f" ({xnnpack:.2f}x with XNNPACK)" if pd.notna(xnnpack) else "")})
-        survey_prune = {"lenet300_100": "5x", "lenet5": "18x"}[model]
-        prune_tolerance = 3.0 if dataset == "mnist" else 6.0
-        rows.append({"dataset": dataset, "model": model,
-                     "claim": f"pruning {survey_prune} smaller within {prune_tolerance:g} pt (MNIST figure; similar on CIFAR-10)",
-                     "source": "survey", "measured here": describe(best_within(group, t == "prune>tflite", prune_tolerance),
-                                                                     "gzip_compression_vs_fp32_gzip")})
-        target, tolerance = PRUNE_QUANTIZE_TARGETS.get((dataset, model), ("-", 2.0))
-        combined = t.str.contains("prune") & (t.str.endswith("tflite") | t.str.endswith("qat"))
-        rows.append({"dataset": dataset, "model": model, "claim": f"prune -> quantize {target} smaller (best within {tolerance:g} pt)",
-                     "source": "survey", "measured here": describe(best_within(group, combined, tolerance),
-                                                                     "gzip_compression_vs_fp32_gzip")})
-        if dataset == "mnist":
-            han = {"lenet300_100": "40x (1070 KB -> 27 KB), error 1.64 -> 1.58 %",
-                   "lenet5": "39x (1720 KB -> 44 KB), error 0.80 -> 0.74 %"}[model]
-            rows.append({"dataset": dataset, "model": model, "claim": f"Deep Compression {han}",
-                         "source": "Han et al., ICLR 2016",
-                         "measured here": describe(best_within(group, t == "prune>cluster>tflite", 0.5),
-                                                   "gzip_compression_vs_fp32_gzip") + " (within 0.5 pt)"})
-        dq = group[(t == "distill>tflite") & group["speedup_b1_t1_vs_fp32_tflite"].notna()] \
-            if "speedup_b1_t1_vs_fp32_tflite" in group else group.iloc[0:0]
-        if len(dq):
-            best = dq.loc[dq["speedup_b1_t1_vs_fp32_tflite"].idxmax()]
-            rows.append({"dataset": dataset, "model": model, "claim": "distill -> quantize 11-13x faster than the teacher",
-                         "source": "survey", "measured here": f"{best['speedup_b1_t1_vs_fp32_tflite']:.1f}x vs the teacher's "
-                         f"fp32 .tflite ({best['chain']}), accuracy {best['accuracy'] * 100:.2f} %"})
+        if model in ("lenet300_100", "lenet5"):
+            rows.extend(pair_anchors(dataset, model, group))
     rows.extend(distillation_rows(frame))
     return pd.DataFrame(rows, columns=["dataset", "model", "claim", "source", "measured here"])
 

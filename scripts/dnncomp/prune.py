@@ -75,8 +75,7 @@ def cluster_wrap(tfmot, keras, model, clusters: int):
             layer, number_of_clusters=int(clusters),
             cluster_centroids_init=ck.CentroidInitialization.KMEANS_PLUS_PLUS, preserve_sparsity=True)
 
-    wrapped = keras.models.clone_model(model, clone_function=wrap)
-    return wrapped
+    return keras.models.clone_model(model, clone_function=wrap)
 
 
 def strip_clusters(tfmot, model):

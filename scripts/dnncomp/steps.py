@@ -65,7 +65,7 @@ def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dic
     refuses the model (XNNPACK does, for some sparse int8 models) is recorded as refused."""
     x, y = job.dataset.split("test")
     primary = job.resolvers[0]
-    by_resolver, refused = {}, {}
+    by_resolver, refused, input_dtype = {}, {}, None
     for resolver in job.resolvers:
         try:
             interpreter = make_interpreter(blob, threads=1, resolver=resolver)
@@ -75,9 +75,11 @@ def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dic
             refused[resolver] = str(err).strip()
             print(f"resolver '{resolver}' refuses this model: {refused[resolver]}")
             continue
+        if resolver == primary:
+            input_dtype = interpreter.get_input_details()[0]["dtype"].__name__
         by_resolver[resolver] = accuracy(tflite_logits(interpreter, x), y)
     runtime = {"engine": "litert", "resolver": primary, "resolvers": list(by_resolver), "refused": refused,
-               "input_dtype": interpreter.get_input_details()[0]["dtype"].__name__}
+               "input_dtype": input_dtype}
     record = job.record(artefact=artefact, fmt="tflite", accuracy=by_resolver[primary], sizes=compressed_sizes(blob),
                         counts=counts, runtime=runtime, extra={**(extra or {}), "accuracy_by_resolver": by_resolver})
     for resolver, acc in by_resolver.items():

@@ -12,7 +12,7 @@ rule bench_cpu:
     wildcard_constraints:
         leaf=r"(?:tflite|qat)-[^/]+",
     params:
-        benchmark=config["benchmark"],
+        benchmark=benchmark_params("batch_sizes", "threads"),
     log:
         "results/logs/{chain}/{leaf}.bench_cpu.log",
     threads: workflow.cores
@@ -33,7 +33,7 @@ rule bench_keras:
     output:
         bench="results/{chain}/bench_keras.json",
     params:
-        benchmark=config["benchmark"],
+        benchmark=benchmark_params("batch_sizes", "threads"),
     log:
         "results/logs/{chain}/bench_keras.log",
     threads: workflow.cores
@@ -54,7 +54,7 @@ rule bench_gpu:
     output:
         bench="results/bench_gpu.json",
     params:
-        benchmark=config["benchmark"],
+        benchmark=benchmark_params("gpu", "gpu_batch_sizes"),
     log:
         "results/logs/bench_gpu.log",
     threads: workflow.cores

@@ -186,14 +186,28 @@ def teacher_of(wildcards):
     return f"results/{wildcards.chain}/teacher_logits.npz"
 
 
+# A job's params hold only the settings that shape its output: Snakemake reruns a job whose params
+# change, so adding a sparsity level or a GPU batch size must not touch the other jobs.
+
 def evaluation_params():
-    return config["evaluation"]
+    return {key: config["evaluation"][key] for key in ("flag_margin", "resolvers")}
+
+
+PRUNING_SETTINGS = ("ramp_fraction", "frequency", "block_size", "max_layer_sparsity")
+
+
+def pruning_params():
+    """How a layer is pruned; the sweep values are wildcards and epochs or rates are hparams."""
+    return {key: value for key, value in technique("prune").items() if key in PRUNING_SETTINGS}
+
+
+def benchmark_params(*keys):
+    timing = ("warmup", "min_repeats", "min_seconds")
+    return {key: config["benchmark"][key] for key in timing + keys}
 
 
 def threads_for_training():
-    return min(2, workflow.cores)
-
-
-def threads_for_finetuning():
-    """Short fine-tuning jobs scale poorly past one thread: run them side by side instead."""
+    """One thread per training job. TensorFlow's sums depend on its thread count (weights after one
+    epoch differ at 1 vs 2 threads), so a fixed count keeps every number independent of --cores; and
+    these small models scale poorly past one thread, so jobs side by side finish the study sooner."""
     return 1

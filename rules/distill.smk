@@ -34,12 +34,12 @@ rule distill:
         evaluation=evaluation_params(),
         hparams=distill_hparams,
         architecture=lambda wc: config["architectures"].get(wc.student),
-        pruning=technique("prune"),
+        pruning=pruning_params(),
     log:
         "results/logs/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{sseed}.log",
     benchmark:
         "results/benchmarks/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{sseed}.tsv"
-    threads: threads_for_finetuning()
+    threads: threads_for_training()
     resources:
         mem_mb=2000,
         runtime=60,

@@ -10,12 +10,12 @@ rule prune:
     params:
         evaluation=evaluation_params(),
         hparams=finetune_hparams("prune"),
-        pruning=technique("prune"),
+        pruning=pruning_params(),
     log:
         "results/logs/{chain}/prune-s{sparsity}-{structure}.log",
     benchmark:
         "results/benchmarks/{chain}/prune-s{sparsity}-{structure}.tsv"
-    threads: threads_for_finetuning()
+    threads: threads_for_training()
     resources:
         mem_mb=2000,
         runtime=60,
@@ -38,7 +38,7 @@ rule cluster:
         "results/logs/{chain}/cluster-c{clusters}.log",
     benchmark:
         "results/benchmarks/{chain}/cluster-c{clusters}.tsv"
-    threads: threads_for_finetuning()
+    threads: threads_for_training()
     resources:
         mem_mb=2000,
         runtime=60,

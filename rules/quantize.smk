@@ -60,7 +60,7 @@ rule qat:
         "results/logs/{chain}/qat-b{bits}.log",
     benchmark:
         "results/benchmarks/{chain}/qat-b{bits}.tsv"
-    threads: threads_for_finetuning()
+    threads: threads_for_training()
     resources:
         mem_mb=2000,
         runtime=60,

@@ -86,6 +86,24 @@ def test_second_run_has_nothing_to_do(study):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
+def test_adding_a_sweep_point_schedules_only_new_jobs(study, tmp_path):
+    """A new sparsity level and a new GPU batch size rerun only what they change: every other job's
+    params must stay the same (Snakemake reruns a job whose params change)."""
+    workdir, args = study
+    overlay = tmp_path / "more.yaml"
+    overlay.write_text("techniques: {prune: {sparsities: [0.9, 0.95]}}\nbenchmark: {gpu_batch_sizes: [1, 128]}\n")
+    # The last --configfile given wins: the tiny config again, with the overlay on top.
+    result = snakemake(workdir, "-n", *args, "--configfile", str(TINY), str(overlay))
+    outputs = re.findall(r"^\s+output: (.+)$", result.stdout, flags=re.M)
+    scheduled = {path.strip() for line in outputs for path in line.split(",")}
+    aggregates = {"results/summary.csv", "results/report.html", "results/bench_gpu.json"}
+    unexpected = sorted(p for p in scheduled if "prune-s0.95-" not in p and p not in aggregates
+                        and not p.startswith(("results/figures/", "results/tables/")))
+    assert any("prune-s0.95-block/cluster-c8/tflite-int8-sparse" in p for p in scheduled)
+    assert "results/bench_gpu.json" in scheduled
+    assert not unexpected, f"jobs rerun without cause: {unexpected}"
+
+
 def test_rebuilt_baseline_reproduces_accuracy_exactly(study):
     workdir, args = study
     target = workdir / "results/mnist/lenet300_100/seed0/baseline"

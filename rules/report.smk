@@ -58,6 +58,8 @@ rule tables:
     output:
         ptq=report("results/tables/ptq_modes.csv", caption="../report/tables/ptq_modes.rst", category="Quantization",
                    labels={"table": "post-training modes"}),
+        prune=report("results/tables/prune_quantize_modes.csv", caption="../report/tables/prune_quantize_modes.rst",
+                     category="Pruning", labels={"table": "prune -> quantize modes"}),
     log:
         "results/logs/tables.log",
     threads: 1
@@ -74,6 +76,7 @@ rule html_report:
     input:
         unpack(lambda wc: {"summary": "results/summary.csv", "gpu": "results/bench_gpu.json",
                            "ptq_table": "results/tables/ptq_modes.csv",
+                           "prune_table": "results/tables/prune_quantize_modes.csv",
                            **{f"fig_{n}": f"results/figures/{n}.png" for n in FIGURES}}),
     output:
         html="results/report.html",

@@ -38,7 +38,7 @@ def bench_model(tf, keras, model_path, metrics_path, data_cache, cfg):
 
 def main(smk):
     cfg = smk.params.benchmark
-    tf, keras, _ = init_tf(smk.threads, seed=0, deterministic=False)
+    tf, keras, _ = init_tf(smk.threads, seed=0, deterministic=False, with_tfmot=False)
     gpus = tf.config.list_physical_devices("GPU")
     out = {"provenance": {"versions": versions(), **host_info()}, "engine": "tf.function"}
     if not cfg.get("gpu", True):

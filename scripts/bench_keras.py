@@ -7,7 +7,7 @@ from dnncomp.runtime import host_info, init_tf, versions
 
 def main(smk):
     cfg = smk.params.benchmark
-    tf, keras, _ = init_tf(smk.threads, seed=0, deterministic=False)
+    tf, keras, _ = init_tf(smk.threads, seed=0, deterministic=False, with_tfmot=False)
     record = read_json(smk.input.metrics)
     model = models.load(keras, smk.input.model)
     x_test, _ = data.load(smk.input.data).split("test")

@@ -5,7 +5,8 @@ from dnncomp.job import run
 
 def main(smk):
     frame = summary.read_summary(smk.input.summary)
-    summary.write_csv(summary.ptq_table(frame), smk.output.ptq)
+    summary.write_csv(summary.mode_table(frame, "tflite"), smk.output.ptq)
+    summary.write_csv(summary.mode_table(frame, "prune>tflite"), smk.output.prune)
 
 
 run(main, snakemake)  # noqa: F821

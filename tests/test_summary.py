@@ -92,3 +92,16 @@ def test_figures_render_even_without_data(tmp_path, records):
         out = tmp_path / f"{name}.png"
         getattr(figures, name)(frame, out)
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_mode_tables_order_modes_and_keep_baselines_apart_from_pruned_parents():
+    rows = [("tflite", None, None, mode) for mode in ("int8", "fp32", "dynamic", "fp16")]
+    rows += [("prune>tflite", s, "block", mode) for s in (0.9, 0.5) for mode in ("int8-sparse", "int8", "fp32-sparse")]
+    frame = pd.DataFrame([{"dataset": "mnist", "model": "lenet5", "seed": 0, "technique": t, "sparsity": s,
+                           "structure": st, "mode": m, "accuracy": 0.9, "size_bytes": 1} for t, s, st, m in rows])
+    baseline = summary.mode_table(frame, "tflite")
+    assert list(baseline["mode"]) == ["fp32", "fp16", "dynamic", "int8"]
+    assert "sparsity" not in baseline
+    pruned = summary.mode_table(frame, "prune>tflite")
+    assert list(zip(pruned["sparsity"], pruned["mode"])) == [
+        (0.5, "fp32-sparse"), (0.5, "int8"), (0.5, "int8-sparse"), (0.9, "fp32-sparse"), (0.9, "int8"), (0.9, "int8-sparse")]

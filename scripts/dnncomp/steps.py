@@ -22,12 +22,18 @@ class Job:
         self.params = dict(snakemake.params.items())
         self.chain = chain_of(snakemake.output[0])
         self.threads = snakemake.threads
-        self.tf, self.keras, self.tfmot = init_tf(self.threads, self.chain.seed if seed is None else seed)
+        self.tf, self.keras, _ = init_tf(self.threads, self.chain.seed if seed is None else seed, with_tfmot=False)
         self.dataset = data.load(snakemake.input.data)
         evaluation = self.params.get("evaluation", {})
         self.flag_margin = float(evaluation.get("flag_margin", 0.05))
         self.resolvers = list(evaluation.get("resolvers", ["builtin_without_default_delegates"]))
         self.parent = read_json(snakemake.input.parent_metrics) if "parent_metrics" in snakemake.input.keys() else None
+
+    @property
+    def tfmot(self):
+        """TFMOT, imported on first use: only the fine-tuning rules need it."""
+        import tensorflow_model_optimization as tfmot
+        return tfmot
 
     def load_parent(self):
         from .models import load

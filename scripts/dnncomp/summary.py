@@ -119,12 +119,20 @@ def read_summary(path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-def ptq_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The post-training modes of each baseline side by side: size, gzip, accuracy, latency."""
-    ptq = frame[frame["technique"] == "tflite"]
-    columns = [c for c in ("dataset", "model", "seed", "mode", "size_bytes", "gzip_bytes", "compression_vs_fp32",
-                           "accuracy", "accuracy_auto", "latency_b1_t1_us", "latency_b1_t1_us_auto",
-                           "speedup_b1_t1_vs_fp32_tflite", "speedup_b1_t1_vs_fp32_tflite_auto", "flagged") if c in ptq]
-    order = {"fp32": 0, "fp16": 1, "dynamic": 2, "int8": 3}
-    ptq = ptq.assign(_order=ptq["mode"].map(lambda m: order.get(m, 9)))
-    return ptq.sort_values(["dataset", "model", "seed", "_order"])[columns].reset_index(drop=True)
+MODE_ORDER = {"fp32": 0, "fp16": 1, "dynamic": 2, "int8": 3}
+
+
+def mode_table(frame: pd.DataFrame, technique: str = "tflite") -> pd.DataFrame:
+    """The post-training modes side by side: size, gzip, accuracy under each resolver, latency.
+
+    technique 'tflite' gives the modes of each baseline; 'prune>tflite' the modes of each pruned
+    parent, keyed by its sparsity and structure."""
+    rows = frame[frame["technique"] == technique]
+    keys = ["dataset", "model", "seed"] + (["sparsity", "structure"] if technique.startswith("prune") else [])
+    columns = [c for c in (*keys, "mode", "size_bytes", "gzip_bytes", "compression_vs_fp32",
+                           "gzip_compression_vs_fp32_gzip", "accuracy", "accuracy_auto", "latency_b1_t1_us",
+                           "latency_b1_t1_us_auto", "speedup_b1_t1_vs_fp32_tflite",
+                           "speedup_b1_t1_vs_fp32_tflite_auto", "flagged") if c in rows]
+    # fp32, fp32-sparse, fp16, fp16-sparse, ...: each mode beside its sparse-encoded variant.
+    order = rows["mode"].map(lambda m: MODE_ORDER.get(m.split("-")[0], 9) * 2 + m.endswith("-sparse"))
+    return rows.assign(_order=order).sort_values([*keys, "_order"])[columns].reset_index(drop=True)

@@ -33,7 +33,7 @@ rule bench_keras:
     output:
         bench="results/{chain}/bench_keras.json",
     params:
-        benchmark=benchmark_params("batch_sizes", "threads"),
+        benchmark=benchmark_params("batch_sizes"),
     log:
         "results/logs/{chain}/bench_keras.log",
     threads: workflow.cores

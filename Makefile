@@ -11,7 +11,7 @@ DATA_DIR ?= $(wildcard ../shared/data)
 SNAKEMAKE_ARGS ?=
 DATA_CONFIG := $(if $(strip $(DATA_DIR)),--config data_dir=$(DATA_DIR),)
 
-.PHONY: setup study test report lint dry-run lock clean
+.PHONY: setup study test test-fast ci-deps report lint dry-run lock clean
 
 setup: $(VENV)/.installed
 
@@ -30,16 +30,35 @@ dry-run: setup
 report: setup
 	$(BIN)/snakemake --report report.html $(DATA_CONFIG)
 
+# The full suite (what CI runs). The tests use the MNIST subset in tests/data; DATA_DIR, when set,
+# adds a check of that subset against the full copy.
 test: setup
-	DNNCOMP_DATA_DIR=$(abspath $(or $(strip $(DATA_DIR)),data)) $(BIN)/python -m pytest -q tests
+	DNNCOMP_FULL_DATA_DIR=$(abspath $(strip $(DATA_DIR))) $(BIN)/python -m pytest -q tests
+
+# Unit and config tests only, for day-to-day work (under a minute).
+test-fast: setup
+	$(BIN)/python -m pytest -q -m "not slow" tests
+
+# Programs some tests drive (headless Chromium, a one-node SLURM cluster); those tests skip without
+# them. Needs root and apt-get; CI runs it before `make test`.
+ci-deps:
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium slurmctld slurmd slurm-client munge >/dev/null; \
+	else echo "ci-deps: needs root and apt-get; the browser and SLURM tests will skip"; fi
 
 lint: setup
 	$(BIN)/snakemake --lint $(DATA_CONFIG)
 
+# Pin the environment, then write the conda environment from the same pins (tests check they agree).
 lock:
 	$(PYTHON) -m venv /tmp/dnncomp-lock && /tmp/dnncomp-lock/bin/pip install -q -r requirements.in && \
 	  (echo "# Pinned environment (pip freeze of requirements.in on Python 3.11). Regenerate: make lock"; \
 	   /tmp/dnncomp-lock/bin/pip freeze) > requirements.txt
+	$(MAKE) envs/study.yaml
+
+envs/study.yaml: requirements.txt scripts/dnncomp/envfile.py
+	PYTHONPATH=scripts $(PYTHON) -m dnncomp.envfile requirements.txt > $@
 
 clean:
 	rm -rf results .snakemake report.html

@@ -16,9 +16,8 @@ rule baseline:
             labels={"dataset": "{dataset}", "model": "{model}", "seed": "{seed}", "figure": "learning curve"},
         ),
     params:
-        architecture=lambda wc: config["architectures"][wc.model],
+        architecture=lambda wc: architecture_spec(wc.model),
         hparams=lambda wc: hparams(wc.dataset, wc.model),
-        evaluation=evaluation_params(),
     log:
         "results/logs/{dataset}/{model}/seed{seed}/baseline.log",
     benchmark:

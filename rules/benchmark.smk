@@ -1,49 +1,29 @@
-# Benchmarks. CPU rules take every core (threads: workflow.cores), so no other job runs beside them
-# while they measure. The GPU rule asks for gpu=1 so a cluster sends it to a GPU node.
+# Benchmarks. One CPU job per family (dataset x model x seed) times all of that family's artefacts
+# side by side in interleaved rounds, so every speedup is a ratio of timings taken together. Its
+# thread count comes from config (benchmark.cores); the local profile raises it to every core (capped
+# at --cores) so that nothing runs beside it, and the SLURM profile gives it a whole node.
+# The GPU rule asks for gpu=1 so a cluster sends it to a GPU node.
 
 
-rule bench_cpu:
+rule bench_family:
     input:
-        model="results/{chain}/{leaf}/model.tflite",
-        metrics="results/{chain}/{leaf}/metrics.json",
-        data=dataset_npz,
+        unpack(family_inputs),
     output:
-        bench="results/{chain}/{leaf}/bench_cpu.json",
-    wildcard_constraints:
-        leaf=r"(?:tflite|qat)-[^/]+",
+        bench="results/{dataset}/{model}/seed{seed}/bench_cpu.json",
     params:
         benchmark=benchmark_params("batch_sizes", "threads"),
     log:
-        "results/logs/{chain}/{leaf}.bench_cpu.log",
-    threads: workflow.cores
+        "results/logs/{dataset}/{model}/seed{seed}/bench_cpu.log",
+    benchmark:
+        "results/benchmarks/{dataset}/{model}/seed{seed}/bench_cpu.tsv"
+    threads: config["benchmark"]["cores"]
     resources:
-        mem_mb=1500,
-        runtime=20,
+        mem_mb=3000,
+        runtime=30,
     conda:
         "../envs/study.yaml"
     script:
-        "../scripts/bench_cpu.py"
-
-
-rule bench_keras:
-    input:
-        model="results/{chain}/model.keras",
-        metrics="results/{chain}/metrics.json",
-        data=dataset_npz,
-    output:
-        bench="results/{chain}/bench_keras.json",
-    params:
-        benchmark=benchmark_params("batch_sizes"),
-    log:
-        "results/logs/{chain}/bench_keras.log",
-    threads: workflow.cores
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../envs/study.yaml"
-    script:
-        "../scripts/bench_keras.py"
+        "../scripts/bench_family.py"
 
 
 rule bench_gpu:
@@ -57,7 +37,9 @@ rule bench_gpu:
         benchmark=benchmark_params("gpu", "gpu_batch_sizes"),
     log:
         "results/logs/bench_gpu.log",
-    threads: workflow.cores
+    benchmark:
+        "results/benchmarks/bench_gpu.tsv"
+    threads: config["benchmark"]["cores"]
     resources:
         mem_mb=4000,
         runtime=30,

@@ -7,6 +7,7 @@ from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from dnncomp import chain as C  # noqa: E402  (pure Python: no TensorFlow at DAG build time)
+from dnncomp.bench import TIMING_KEYS  # noqa: E402
 from dnncomp.train import resolve_hparams  # noqa: E402
 
 
@@ -55,8 +56,16 @@ def check_overrides(overrides, cfg, key):
             raise ConfigError(f"{key}.{name}: expected 'dataset/architecture' with known names")
 
 
+def check_data_dir(cfg):
+    data_dir = cfg.get("data_dir")
+    if data_dir and not Path(data_dir).is_dir():
+        raise ConfigError(f"data_dir: folder '{data_dir}' does not exist (it should hold DATASET.npz files or "
+                          f"DATASET/ folders of IDX files; leave data_dir unset to download instead)")
+
+
 def check_config(cfg):
     """What a JSON schema cannot say: names that must refer to each other, and chain specs."""
+    check_data_dir(cfg)
     known(cfg["study"]["models"], cfg["architectures"], "study.models")
     known(cfg["study"]["datasets"], cfg["datasets"], "study.datasets")
     students = (cfg.get("techniques") or {}).get("distill", {}).get("students", [])
@@ -125,13 +134,33 @@ def baseline_keras_targets():
     return sorted(f"{c.path}/model.keras" for c in study_chains() if len(c.steps) == 1)
 
 
+def family_dir(chain):
+    """A benchmark family: one dataset x model x seed, with every artefact derived from its baseline."""
+    return f"{C.RESULTS}/{chain.dataset}/{chain.model}/seed{chain.seed}"
+
+
 def bench_targets():
-    tflite = [p.replace("model.tflite", "bench_cpu.json") for p in tflite_targets()]
-    keras = [p.replace("model.keras", "bench_keras.json") for p in baseline_keras_targets()]
-    return tflite + keras
+    return sorted({f"{family_dir(c)}/bench_cpu.json" for c in study_chains()})
+
+
+def family_inputs(wildcards):
+    family = f"{C.RESULTS}/{wildcards.dataset}/{wildcards.model}/seed{wildcards.seed}"
+    tflite = [p for p in tflite_targets() if p.startswith(f"{family}/")]
+    return {
+        "data": f"results/data/{wildcards.dataset}.npz",
+        "keras": f"{family}/baseline/model.keras",
+        "tflite": tflite,
+        "tflite_metrics": [p.replace("model.tflite", "metrics.json") for p in tflite],
+    }
 
 
 # ----------------------------------------------------------------------------- per-job parameters
+
+def architecture_spec(name):
+    """What builds an architecture (not its `reference`, which only labels the report)."""
+    spec = config["architectures"].get(name)
+    return None if spec is None else {key: value for key, value in spec.items() if key != "reference"}
+
 
 def technique(name):
     return (config.get("techniques") or {}).get(name, {})
@@ -164,7 +193,7 @@ def finetune_hparams(technique_name):
         chain = chain_from(wildcards)
         section = technique(technique_name)
         hp = hparams(chain.dataset, chain.architecture)
-        own = resolve_hparams({"defaults": {"epochs": section.get("epochs", 1),
+        own = resolve_hparams({"defaults": {"epochs": section["epochs"],
                                             "learning_rate": section.get("learning_rate", hp["learning_rate"])},
                                "overrides": section.get("overrides")}, chain.dataset, chain.architecture)
         return {**hp, **own, "patience": 0, "reduce_lr_patience": 0}
@@ -187,10 +216,14 @@ def teacher_of(wildcards):
 
 
 # A job's params hold only the settings that shape its output: Snakemake reruns a job whose params
-# change, so adding a sparsity level or a GPU batch size must not touch the other jobs.
+# change, so adding a sparsity level, a resolver or a GPU batch size must not touch the other jobs.
 
-def evaluation_params():
-    return {key: config["evaluation"][key] for key in ("flag_margin", "resolvers")}
+def evaluation_params(*keys):
+    """flag_margin for every job with a parent; the LiteRT resolvers only for jobs that evaluate a .tflite."""
+    return {key: config["evaluation"][key] for key in ("flag_margin", *keys)}
+
+
+TFLITE_EVALUATION = evaluation_params("resolvers")
 
 
 PRUNING_SETTINGS = ("ramp_fraction", "frequency", "block_size", "max_layer_sparsity")
@@ -202,8 +235,7 @@ def pruning_params():
 
 
 def benchmark_params(*keys):
-    timing = ("warmup", "min_repeats", "min_seconds")
-    return {key: config["benchmark"][key] for key in timing + keys}
+    return {key: config["benchmark"][key] for key in TIMING_KEYS + keys}
 
 
 def threads_for_training():

@@ -7,8 +7,6 @@ rule teacher_logits:
         unpack(parent_inputs),
     output:
         logits="results/{chain}/teacher_logits.npz",
-    params:
-        evaluation=evaluation_params(),
     log:
         "results/logs/{chain}/teacher_logits.log",
     benchmark:
@@ -28,17 +26,17 @@ rule distill:
         unpack(parent_inputs),
         logits=teacher_of,
     output:
-        model="results/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{sseed}/model.keras",
-        metrics="results/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{sseed}/metrics.json",
+        model="results/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{student_seed}/model.keras",
+        metrics="results/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{student_seed}/metrics.json",
     params:
         evaluation=evaluation_params(),
         hparams=distill_hparams,
-        architecture=lambda wc: config["architectures"].get(wc.student),
+        architecture=lambda wc: architecture_spec(wc.student),
         pruning=pruning_params(),
     log:
-        "results/logs/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{sseed}.log",
+        "results/logs/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{student_seed}.log",
     benchmark:
-        "results/benchmarks/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{sseed}.tsv"
+        "results/benchmarks/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{student_seed}.tsv"
     threads: threads_for_training()
     resources:
         mem_mb=2000,

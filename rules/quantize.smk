@@ -9,9 +9,9 @@ rule tflite:
         model="results/{chain}/tflite-{mode}/model.tflite",
         metrics="results/{chain}/tflite-{mode}/metrics.json",
     params:
-        evaluation=evaluation_params(),
+        evaluation=TFLITE_EVALUATION,
         representative_samples=config["evaluation"]["representative_samples"],
-        dense_per_channel=technique("tflite").get("dense_per_channel", False),
+        dense_per_channel=technique("tflite")["dense_per_channel"],
     log:
         "results/logs/{chain}/tflite-{mode}.log",
     benchmark:
@@ -26,7 +26,7 @@ rule tflite:
         "../scripts/tflite.py"
 
 
-rule weight_quantization:
+rule wq:
     input:
         unpack(parent_inputs),
     output:
@@ -54,7 +54,7 @@ rule qat:
         model="results/{chain}/qat-b{bits}/model.tflite",
         metrics="results/{chain}/qat-b{bits}/metrics.json",
     params:
-        evaluation=evaluation_params(),
+        evaluation=TFLITE_EVALUATION,
         hparams=finetune_hparams("qat"),
     log:
         "results/logs/{chain}/qat-b{bits}.log",

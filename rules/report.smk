@@ -21,6 +21,8 @@ rule summarize:
                        labels={"table": "summary of every artefact"}),
     log:
         "results/logs/summarize.log",
+    benchmark:
+        "results/benchmarks/summarize.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -42,6 +44,8 @@ rule figures:
         },
     log:
         "results/logs/figures.log",
+    benchmark:
+        "results/benchmarks/figures.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -62,6 +66,8 @@ rule tables:
                      category="Pruning", labels={"table": "prune -> quantize modes"}),
     log:
         "results/logs/tables.log",
+    benchmark:
+        "results/benchmarks/tables.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -72,11 +78,45 @@ rule tables:
         "../scripts/tables.py"
 
 
+rule cost_account:
+    input:
+        # Everything else the study runs comes first, so that every job's benchmark file exists.
+        metrics=lambda wc: metrics_targets(),
+        benches=lambda wc: bench_targets(),
+        summary="results/summary.csv",
+        gpu="results/bench_gpu.json",
+        figures=expand("results/figures/{name}.png", name=FIGURES),
+        tables=["results/tables/ptq_modes.csv", "results/tables/prune_quantize_modes.csv"],
+    output:
+        rules=report("results/tables/cost_by_rule.csv", caption="../report/tables/cost.rst", category="Cost",
+                     labels={"table": "cost by rule"}),
+        stages=report("results/tables/cost_by_stage.csv", caption="../report/tables/cost.rst", category="Cost",
+                      labels={"table": "cost by stage"}),
+    params:
+        benchmarks="results/benchmarks",
+        logs="results/logs",
+    log:
+        "results/logs/cost_account.log",
+    benchmark:
+        "results/benchmarks/cost_account.tsv"
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        "../envs/study.yaml"
+    script:
+        "../scripts/cost_account.py"
+
+
 rule html_report:
     input:
         unpack(lambda wc: {"summary": "results/summary.csv", "gpu": "results/bench_gpu.json",
+                           "anchors": "report/anchors.yaml",
                            "ptq_table": "results/tables/ptq_modes.csv",
                            "prune_table": "results/tables/prune_quantize_modes.csv",
+                           "cost_rules": "results/tables/cost_by_rule.csv",
+                           "cost_stages": "results/tables/cost_by_stage.csv",
                            **{f"fig_{n}": f"results/figures/{n}.png" for n in FIGURES}}),
     output:
         html="results/report.html",
@@ -85,6 +125,8 @@ rule html_report:
         figures=FIGURES,
     log:
         "results/logs/html_report.log",
+    benchmark:
+        "results/benchmarks/html_report.tsv"
     threads: 1
     resources:
         mem_mb=1000,
@@ -100,4 +142,5 @@ localrules:
     summarize,
     figures,
     tables,
+    cost_account,
     html_report,

@@ -13,7 +13,7 @@ from dnncomp.train import fit, steps_per_epoch
 
 
 def main(smk):
-    job = Job(smk, seed=int(smk.wildcards.sseed))
+    job = Job(smk, seed=int(smk.wildcards.student_seed))
     student_name = smk.wildcards.student
     temperature, alpha = float(smk.wildcards.temperature), float(smk.wildcards.alpha)
     hp, ds = job.params["hparams"], job.dataset

@@ -7,9 +7,12 @@ from dnncomp.job import run
 def main(smk):
     frame = summary.read_summary(smk.input.summary)
     figures = {name: smk.input[f"fig_{name}"] for name in smk.params.figures}
-    tables = {"Quantization": summary.read_summary(smk.input.ptq_table),
-              "Pruning": summary.read_summary(smk.input.prune_table)}
-    page = html.render(frame, figures, read_json(smk.input.gpu), smk.params.config, tables)
+    tables = {"Quantization": [summary.read_summary(smk.input.ptq_table)],
+              "Pruning": [summary.read_summary(smk.input.prune_table)],
+              html.COST_SECTION: [summary.read_summary(smk.input.cost_stages),
+                                  summary.read_summary(smk.input.cost_rules)]}
+    page = html.render(frame, figures, read_json(smk.input.gpu), smk.params.config, html.load_anchors(smk.input.anchors),
+                       tables)
     html.write(page, smk.output.html)
 
 

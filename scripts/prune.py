@@ -20,7 +20,7 @@ def main(smk):
     history = fit(job.keras, model, job.dataset.split("train"), job.dataset.split("val"), hp,
                   callbacks=P.pruning_callbacks(job.tfmot), early_stopping=False)
     model = P.strip(job.tfmot, model)
-    tflite_sizes = {mode: compressed_sizes(convert(job.tf, model, mode)) for mode in ("fp32", "fp32-sparse")}
+    tflite_sizes = {mode: compressed_sizes(convert(job.tf, model, mode, dense_per_channel=False)) for mode in ("fp32", "fp32-sparse")}
     job.finish_keras(model, extra={"plan": plan, "history": history, "tflite_sizes": tflite_sizes})
 
 

@@ -5,9 +5,8 @@ from dnncomp.job import run
 
 def main(smk):
     records = summary.load_records(smk.input.metrics)
-    tflite_benches = [p for p in smk.input.benches if p.endswith("bench_cpu.json")]
-    keras_benches = [p for p in smk.input.benches if p.endswith("bench_keras.json")]
-    frame = summary.summarize(records, summary.bench_rows(tflite_benches), summary.bench_rows(keras_benches))
+    tflite_benches, keras_benches = summary.bench_rows(smk.input.benches)
+    frame = summary.summarize(records, tflite_benches, keras_benches)
     summary.write_csv(frame, smk.output.summary)
     print(f"{len(frame)} artefacts, {int(frame['flagged'].sum())} flagged")
 

@@ -8,8 +8,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "scripts"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-# The offline dataset copies: ../shared/data beside the checkout, or DNNCOMP_DATA_DIR.
-DATA_DIR = Path(os.environ.get("DNNCOMP_DATA_DIR", ROOT.parent / "shared" / "data")).resolve()
+# A real MNIST subset shipped with the tests (tests/data/README.md); the full copies only where named
+# by DNNCOMP_FULL_DATA_DIR (the Makefile passes its DATA_DIR).
+TEST_DATA = ROOT / "tests" / "data"
+FULL_DATA = os.environ.get("DNNCOMP_FULL_DATA_DIR")
 
 
 @pytest.fixture(scope="session")
@@ -21,9 +23,17 @@ def tf_modules():
 
 @pytest.fixture(scope="session")
 def data_dir():
-    if not (DATA_DIR / "mnist.npz").is_file():
-        pytest.fail(f"offline MNIST copy not found at {DATA_DIR / 'mnist.npz'}; set DNNCOMP_DATA_DIR")
-    return DATA_DIR
+    """The committed MNIST subset, in the layout data_dir expects (mnist.npz)."""
+    return TEST_DATA
+
+
+@pytest.fixture(scope="session")
+def full_data_dir():
+    path = Path(FULL_DATA).resolve() if FULL_DATA else None
+    if path is None or not (path / "mnist.npz").is_file():
+        pytest.skip("needs the full MNIST copy: set DNNCOMP_FULL_DATA_DIR to a folder holding mnist.npz "
+                    "(make test DATA_DIR=/path does)")
+    return path
 
 
 @pytest.fixture

@@ -1,6 +1,4 @@
-"""Bad configs fail at start-up, in seconds, with a message that names the key."""
-import time
-
+"""Bad configs fail at start-up, before any job is planned, with a message that names the key."""
 import pytest
 import yaml
 
@@ -15,15 +13,12 @@ def workdir(tmp_path_factory):
 def dry_run(workdir, overlay: dict):
     path = workdir / "overlay.yaml"
     path.write_text(yaml.safe_dump(overlay))
-    start = time.monotonic()
-    result = snakemake(workdir, "-n", "--cores", "1", "--configfile", str(TINY), str(path), check=False, timeout=120)
-    return result, time.monotonic() - start
+    return snakemake(workdir, "-n", "--cores", "1", "--configfile", str(TINY), str(path), check=False, timeout=300)
 
 
 def test_default_and_tiny_configs_are_valid(workdir):
-    result, elapsed = dry_run(workdir, {})
+    result = dry_run(workdir, {})
     assert result.returncode == 0, result.stderr[-3000:]
-    assert elapsed < 30
 
 
 @pytest.mark.parametrize("overlay, expected", [
@@ -40,11 +35,13 @@ def test_default_and_tiny_configs_are_valid(workdir):
     ({"techniques": {"distill": {"students": ["giant"]}}}, ["techniques.distill.students", "giant"]),
     ({"training": {"overrides": {"imagenet": {"epochs": 3}}}}, ["training.overrides.imagenet"]),
     ({"datasets": {"mnist": {"source": "npz"}}}, ["'path' is a required property"]),
+    ({"data_dir": "/no/such/folder"}, ["data_dir: folder '/no/such/folder' does not exist"]),
+    ({"benchmark": {"rounds": 0}}, ["0 is less than the minimum of 1", "rounds"]),
 ])
 def test_bad_config_names_the_problem(workdir, overlay, expected):
-    result, elapsed = dry_run(workdir, overlay)
+    result = dry_run(workdir, overlay)
     output = result.stdout + result.stderr
     assert result.returncode != 0
     for text in expected:
         assert text in output, f"{text!r} not in:\n{output[-3000:]}"
-    assert elapsed < 30, "a bad config must fail at start-up, not inside a job"
+    assert "Building DAG of jobs" not in output, "a bad config must fail while the config is read, before any job"

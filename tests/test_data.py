@@ -122,3 +122,35 @@ def test_prepare_real_mnist_copy(data_dir, tmp_path):
     assert ds.input_shape == (28, 28, 1)
     assert (len(ds.x_train), len(ds.x_val), len(ds.x_test)) == (900, 100, 200)
     assert ds.x_train.dtype == np.uint8
+
+
+@pytest.mark.parametrize("damage", [lambda b: b[: len(b) // 2], lambda b: b"not a zip at all" + b[16:]])
+def test_truncated_or_corrupt_npz_names_the_file(tmp_path, damage):
+    good = tmp_path / "good.npz"
+    np.savez_compressed(good, **arrays())
+    bad = tmp_path / "mnist.npz"
+    bad.write_bytes(damage(good.read_bytes()))
+    with pytest.raises(data.DataError, match=r"mnist.npz is not a valid .npz archive"):
+        data.read_npz(bad)
+
+
+def test_missing_data_dir_is_an_error_not_a_download(tmp_path):
+    with pytest.raises(data.DataError, match=r"data_dir: folder .*nowhere does not exist"):
+        data.resolve_source("mnist", {"source": "auto"}, str(tmp_path / "nowhere"), tmp_path / "dl")
+
+
+def test_data_dir_without_the_dataset_says_what_to_put_there(tmp_path):
+    with pytest.raises(data.DataError, match=r"holds no copy of mnist.*put mnist.npz"):
+        data.resolve_source("mnist", {"source": "auto"}, str(tmp_path), tmp_path / "dl")
+
+
+def test_cifar_offline_hint_does_not_suggest_idx_files(tmp_path):
+    assert "IDX" not in data.offline_hint("cifar10", str(tmp_path))
+    assert "IDX" in data.offline_hint("mnist", str(tmp_path))
+
+
+def test_committed_subset_is_the_start_of_the_full_mnist_copy(data_dir, full_data_dir):
+    """tests/data/mnist.npz is the first 2,000 training and 500 test images of the full copy."""
+    subset, full = data.read_npz(data_dir / "mnist.npz"), data.read_npz(full_data_dir / "mnist.npz")
+    for key in subset:
+        np.testing.assert_array_equal(subset[key], full[key][: len(subset[key])])

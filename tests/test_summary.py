@@ -1,12 +1,17 @@
 """Aggregation, statistics and the report's comparison table, on hand-made records."""
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 
 from dnncomp import bench, figures, html, summary
 from dnncomp.chain import parse_chain
 from dnncomp.io import write_json
 from dnncomp.records import make_record
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def record(path, accuracy, size, parent=None, fmt="tflite", extra=None):
@@ -29,14 +34,20 @@ def records(tmp_path):
     for i, rec in enumerate(recs):
         paths.append(tmp_path / f"{i}.json")
         write_json(rec, paths[-1])
-    benches = []
+    # One family record, as bench_family writes it: int8 twice as fast as fp32 in every round.
+    entries = []
     for latency, rec in ((40.0, recs[1]), (20.0, recs[2])):
-        p = tmp_path / f"bench{latency}.json"
-        results = [{"batch": b, "threads": t, "median_us": latency * b / t, "p10_us": latency * 0.9, "p90_us": latency * 1.2,
-                    "throughput_sps": 1e6 / latency, "resolver": "builtin"} for b in (1, 8) for t in (1, 2)]
-        write_json({"artefact": rec["artefact"], "engine": "litert", "resolvers": ["builtin"], "results": results}, p)
-        benches.append(p)
-    return paths, benches
+        results = [{"batch": b, "threads": t, "median_us": latency * b / t, "p10_us": latency * 0.9,
+                    "p90_us": latency * 1.2, "throughput_sps": 1e6 / latency, "resolver": "builtin",
+                    "speedup_vs_fp32_tflite": {"median": 40.0 / latency, "p10": 40.0 / latency - 0.1,
+                                               "p90": 40.0 / latency + 0.1},
+                    "speedup_vs_keras": {"median": 100.0 / latency, "p10": 1.0, "p90": 9.0}}
+                   for b in (1, 8) for t in (1, 2)]
+        entries.append({"artefact": rec["artefact"], "chain": rec["chain"], "engine": "litert",
+                        "resolvers": ["builtin"], "results": results})
+    family = tmp_path / "bench_cpu.json"
+    write_json({"family": "results/mnist/lenet5/seed0", "artefacts": entries}, family)
+    return paths, [family]
 
 
 def test_flags_an_artefact_far_below_its_parent(records):
@@ -48,11 +59,14 @@ def test_flags_an_artefact_far_below_its_parent(records):
 
 def test_summary_ratios_against_the_fp32_tflite(records):
     paths, benches = records
-    frame = summary.summarize(summary.load_records(paths), summary.bench_rows(benches), pd.DataFrame())
+    tflite_rows, keras_rows = summary.bench_rows(benches)
+    frame = summary.summarize(summary.load_records(paths), tflite_rows, keras_rows)
     int8 = frame.set_index("chain").loc["baseline/tflite-int8"]
     assert int8["compression_vs_fp32"] == pytest.approx(4.0)
     assert int8["gzip_compression_vs_fp32_gzip"] == pytest.approx(500 / 125)
     assert int8["speedup_b1_t1_vs_fp32_tflite"] == pytest.approx(2.0)
+    assert int8["speedup_b1_t1_vs_fp32_tflite_p10"] == pytest.approx(1.9)
+    assert int8["speedup_b1_vs_keras"] == pytest.approx(5.0)
     assert int8["latency_b1_tall_us"] == pytest.approx(10.0)
     assert int8["accuracy_vs_baseline_pt"] == pytest.approx(-0.5)
 
@@ -77,17 +91,9 @@ def test_pareto_front_keeps_only_undominated_points():
     assert list(front["gzip_bytes"]) == [10, 20, 40]
 
 
-def test_anchor_table_sets_ours_beside_the_survey(records):
-    paths, benches = records
-    frame = summary.summarize(summary.load_records(paths), summary.bench_rows(benches), pd.DataFrame())
-    table = html.anchors(frame)
-    row = table[table["claim"].str.startswith("int8")].iloc[0]
-    assert "4.00x smaller" in row["measured here"] and "2.00x batch-1 speed" in row["measured here"]
-
-
 def test_figures_render_even_without_data(tmp_path, records):
     paths, benches = records
-    frame = summary.summarize(summary.load_records(paths), summary.bench_rows(benches), pd.DataFrame())
+    frame = summary.summarize(summary.load_records(paths), *summary.bench_rows(benches))
     for name in ("ptq_modes", "bits", "pruning", "prune_quantize", "distill_temperature", "distill_sizes", "pareto", "speedups"):
         out = tmp_path / f"{name}.png"
         getattr(figures, name)(frame, out)
@@ -105,3 +111,37 @@ def test_mode_tables_order_modes_and_keep_baselines_apart_from_pruned_parents():
     pruned = summary.mode_table(frame, "prune>tflite")
     assert list(zip(pruned["sparsity"], pruned["mode"])) == [
         (0.5, "fp32-sparse"), (0.5, "int8"), (0.5, "int8-sparse"), (0.9, "fp32-sparse"), (0.9, "int8"), (0.9, "int8-sparse")]
+
+
+ANCHORS = ROOT / "report" / "anchors.yaml"
+
+
+def test_anchor_table_sets_ours_beside_the_survey(records):
+    paths, benches = records
+    frame = summary.summarize(summary.load_records(paths), *summary.bench_rows(benches))
+    table = html.anchors_table(frame, html.load_anchors(ANCHORS), {"lenet5": "lenet5"})
+    row = table[table["claim"].str.startswith("int8")].iloc[0]
+    assert "4.00x smaller" in row["measured here"] and "2.00x batch-1 speed" in row["measured here"]
+    assert set(table["source"]) <= set(html.load_anchors(ANCHORS)["sources"])
+
+
+def test_anchors_follow_the_reference_not_the_name(records):
+    """Rename an architecture and its anchors follow through `reference`."""
+    paths, benches = records
+    frame = summary.summarize(summary.load_records(paths), *summary.bench_rows(benches))
+    frame["model"] = "my_cnn"
+    table = html.anchors_table(frame, html.load_anchors(ANCHORS), {"my_cnn": "lenet5"})
+    assert (table["model"] == "my_cnn").any() and table["claim"].str.startswith("prune -> quantize 35x").any()
+
+
+def test_every_configured_model_has_the_anchors_the_report_expects():
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    claims = html.load_anchors(ANCHORS)["claims"]
+    refs = html.references(config)
+    for model in config["study"]["models"]:
+        reference = refs.get(model)
+        assert reference, f"study model '{model}' names no `reference` network: the report would show no anchors"
+        assert reference in claims["pruning"]["ratio"], f"no pruning anchor for {reference}"
+        for dataset in config["study"]["datasets"]:
+            assert reference in claims["prune_quantize"]["target"][dataset], f"no prune->quantize anchor: {dataset}/{reference}"
+            assert dataset in claims["pruning"]["tolerance_pt"]

@@ -40,7 +40,7 @@ def test_baseline_learns_the_tiny_task(trained, tiny_dataset):
 def test_ptq_round_trip_keeps_accuracy(tf_modules, trained, tiny_dataset, mode):
     tf, _, _ = tf_modules
     x, y = tiny_dataset.split("test")
-    blob = convert(tf, trained, mode, representative=tiny_dataset.x_train[:64])
+    blob = convert(tf, trained, mode, dense_per_channel=False, representative=tiny_dataset.x_train[:64])
     interpreter = make_interpreter(blob)
     if split_mode(mode)[0] == "int8":
         assert interpreter.get_input_details()[0]["dtype"] == np.int8
@@ -51,7 +51,7 @@ def test_ptq_round_trip_keeps_accuracy(tf_modules, trained, tiny_dataset, mode):
 def test_int8_needs_a_representative_dataset(tf_modules, trained):
     tf, _, _ = tf_modules
     with pytest.raises(ValueError, match="representative"):
-        convert(tf, trained, "int8")
+        convert(tf, trained, "int8", dense_per_channel=False)
 
 
 def test_unknown_mode_is_rejected():
@@ -161,3 +161,21 @@ def test_student_trains_on_packed_targets(tf_modules, trained, tiny_dataset):
     assert "val_accuracy" in history
     x, y = tiny_dataset.split("test")
     assert accuracy(keras_logits(student, x), y) > 0.9
+
+
+def dense_kernel_scales(blob) -> list:
+    """Number of quantization scales of each int8 2-D weight tensor (Dense kernels) in a .tflite."""
+    interpreter = make_interpreter(blob)
+    return [len(t["quantization_parameters"]["scales"]) for t in interpreter.get_tensor_details()
+            if t["dtype"] == np.int8 and len(t["shape"]) == 2 and t["shape"][0] > 1 and t["shape"][1] > 1]
+
+
+def test_per_tensor_dense_switch_is_honoured(tf_modules, trained, tiny_dataset):
+    """dense_per_channel=False relies on a private converter attribute; if a TensorFlow upgrade stops
+    honouring it, Dense kernels silently go back to per-channel scales and int8 files grow. Fail loudly."""
+    tf, _, _ = tf_modules
+    sample = tiny_dataset.x_train[:32]
+    per_tensor = dense_kernel_scales(convert(tf, trained, "int8", dense_per_channel=False, representative=sample))
+    per_channel = dense_kernel_scales(convert(tf, trained, "int8", dense_per_channel=True, representative=sample))
+    assert per_tensor and all(n == 1 for n in per_tensor), f"per-tensor switch ignored: {per_tensor} scales"
+    assert max(per_channel) > 1, f"per-channel conversion gave {per_channel} scales"

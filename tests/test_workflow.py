@@ -8,8 +8,11 @@ import subprocess
 import time
 
 import pandas as pd
+import pytest
 
-from helpers import SNAKEMAKE, TINY, copy_workflow, snakemake
+from helpers import ROOT, SNAKEMAKE, TINY, copy_workflow, snakemake
+
+pytestmark = pytest.mark.slow
 
 
 def test_every_record_is_summarized(study):
@@ -86,17 +89,35 @@ def test_second_run_has_nothing_to_do(study):
     assert "Nothing to be done" in result.stdout + result.stderr
 
 
-def test_adding_a_sweep_point_schedules_only_new_jobs(study, tmp_path):
-    """A new sparsity level and a new GPU batch size rerun only what they change: every other job's
-    params must stay the same (Snakemake reruns a job whose params change)."""
+def scheduled_outputs(result) -> set:
+    outputs = re.findall(r"^\s+output: (.+)$", result.stdout, flags=re.M)
+    return {path.strip() for line in outputs for path in line.split(",")}
+
+
+def scheduled_rules(result) -> set:
+    return set(re.findall(r"^(?:local)?rule (\w+):$", result.stdout, flags=re.M))
+
+
+AGGREGATES = {"summarize", "figures", "tables", "cost_account", "html_report", "all"}
+
+
+def dry_run_with(study, tmp_path, overlay_text):
     workdir, args = study
     overlay = tmp_path / "more.yaml"
-    overlay.write_text("techniques: {prune: {sparsities: [0.9, 0.95]}}\nbenchmark: {gpu_batch_sizes: [1, 128]}\n")
+    overlay.write_text(overlay_text)
     # The last --configfile given wins: the tiny config again, with the overlay on top.
-    result = snakemake(workdir, "-n", *args, "--configfile", str(TINY), str(overlay))
-    outputs = re.findall(r"^\s+output: (.+)$", result.stdout, flags=re.M)
-    scheduled = {path.strip() for line in outputs for path in line.split(",")}
-    aggregates = {"results/summary.csv", "results/report.html", "results/bench_gpu.json"}
+    return snakemake(workdir, "-n", *args, "--configfile", str(TINY), str(overlay))
+
+
+def test_adding_a_sweep_point_schedules_only_new_jobs(study, tmp_path):
+    """A new sparsity level and a new GPU batch size rerun only what they change: every other job's
+    params must stay the same (Snakemake reruns a job whose params change). The family benchmark of
+    the pruned model reruns: it times the new artefacts side by side with the others."""
+    result = dry_run_with(study, tmp_path, "techniques: {prune: {sparsities: [0.9, 0.95]}}\n"
+                                           "benchmark: {gpu_batch_sizes: [1, 128]}\n")
+    scheduled = scheduled_outputs(result)
+    aggregates = {"results/summary.csv", "results/report.html", "results/bench_gpu.json",
+                  "results/mnist/lenet300_100/seed0/bench_cpu.json"}
     unexpected = sorted(p for p in scheduled if "prune-s0.95-" not in p and p not in aggregates
                         and not p.startswith(("results/figures/", "results/tables/")))
     assert any("prune-s0.95-block/cluster-c8/tflite-int8-sparse" in p for p in scheduled)
@@ -104,16 +125,66 @@ def test_adding_a_sweep_point_schedules_only_new_jobs(study, tmp_path):
     assert not unexpected, f"jobs rerun without cause: {unexpected}"
 
 
-def test_rebuilt_baseline_reproduces_accuracy_exactly(study):
+def test_adding_a_resolver_reruns_only_tflite_evaluations_and_benchmarks(study, tmp_path):
+    result = dry_run_with(study, tmp_path, "evaluation: {resolvers: [builtin_without_default_delegates, auto, builtin]}\n")
+    rules = scheduled_rules(result)
+    assert "tflite" in rules and "bench_family" in rules
+    assert rules <= {"tflite", "qat", "bench_family"} | AGGREGATES, f"rerun without cause: {rules}"
+
+
+TRAINING_TARGETS = {
+    "baseline": "results/mnist/lenet300_100/seed0/baseline",
+    "prune": "results/mnist/lenet300_100/seed0/baseline/prune-s0.90-block",
+    "cluster": "results/mnist/lenet300_100/seed0/baseline/prune-s0.90-block/cluster-c8",
+    "qat": "results/mnist/lenet300_100/seed0/baseline/qat-b4",
+    "distill": "results/mnist/lenet5/seed0/baseline/distill-mlp32-T4-a0.1-seed1",
+    "distill (self, pruned)": "results/mnist/lenet300_100/seed0/baseline/prune-s0.90-block/distill-self-T4-a0.1-seed0",
+}
+
+
+def test_every_training_rule_reproduces_its_weights_exactly(study):
+    """Same seed and config on CPU: every training rule, rerun, gives bit-identical weights (.tflite
+    bytes for QAT). This is what lets the jobs run without TensorFlow's op determinism."""
     workdir, args = study
-    target = workdir / "results/mnist/lenet300_100/seed0/baseline"
-    before = json.loads((target / "metrics.json").read_text())["accuracy"]
-    rebuilt = workdir / "rebuilt"
-    shutil.copytree(workdir, rebuilt, ignore=shutil.ignore_patterns("results", ".snakemake"))
-    shutil.copytree(workdir / "results" / "data", rebuilt / "results" / "data")
-    snakemake(rebuilt, "results/mnist/lenet300_100/seed0/baseline/metrics.json", *args)
-    after = json.loads((rebuilt / "results/mnist/lenet300_100/seed0/baseline/metrics.json").read_text())["accuracy"]
-    assert after == before
+    rebuilt = workdir.parent / "rebuilt"
+    shutil.copytree(workdir, rebuilt, ignore=shutil.ignore_patterns(".snakemake", "report.html"))
+    targets = [f"{path}/metrics.json" for path in TRAINING_TARGETS.values()]
+    snakemake(rebuilt, "--force", *targets, *args)
+    for rule, path in TRAINING_TARGETS.items():
+        before = json.loads((workdir / path / "metrics.json").read_text())
+        after = json.loads((rebuilt / path / "metrics.json").read_text())
+        assert after["provenance"]["time"] != before["provenance"]["time"], f"{rule} was not rerun"
+        assert after["content_sha256"] == before["content_sha256"], f"{rule}: rerun changed the weights"
+        assert after["accuracy"] == before["accuracy"]
+
+
+def test_family_benchmark_times_every_artefact_side_by_side(study):
+    workdir, _ = study
+    family = json.loads((workdir / "results/mnist/lenet300_100/seed0/bench_cpu.json").read_text())
+    benchmarked = {entry["chain"] for entry in family["artefacts"]}
+    artefacts = {str(p.parent.relative_to(workdir / "results/mnist/lenet300_100/seed0"))
+                 for p in (workdir / "results/mnist/lenet300_100/seed0").rglob("model.tflite")}
+    assert benchmarked == artefacts | {"baseline"}
+    rounds = family["timing"]["rounds"]
+    for entry in family["artefacts"]:
+        for result in entry["results"]:
+            assert len(result["round_medians_us"]) == rounds
+            if entry["engine"] == "litert":
+                speedup = result["speedup_vs_fp32_tflite"]
+                assert speedup["p10"] <= speedup["median"] <= speedup["p90"]
+
+
+def test_cost_account_covers_every_rule(study):
+    workdir, _ = study
+    rules = pd.read_csv(workdir / "results/tables/cost_by_rule.csv")
+    stages = pd.read_csv(workdir / "results/tables/cost_by_stage.csv")
+    assert {"baseline", "prune", "cluster", "qat", "distill", "tflite", "wq", "bench_family", "teacher_logits",
+            "prepare_data", "summarize"} <= set(rules["rule"])
+    total = rules[rules["stage"] == "total"].iloc[0]
+    assert total["cpu_s"] > 0 and 0 < total["startup_share"] < 1
+    assert abs(stages["cpu_s"].sum() - total["cpu_s"]) < 1e-6 * max(1.0, total["cpu_s"])
+    training = rules[rules["rule"] == "baseline"].iloc[0]
+    assert 0 < training["startup_share"] < 1 and training["jobs"] == 4
 
 
 def test_snakemake_report_builds(study):
@@ -122,28 +193,82 @@ def test_snakemake_report_builds(study):
     assert (workdir / "report.html").stat().st_size > 10000
 
 
+def test_corrupt_dataset_fails_fast_naming_the_file(tmp_path):
+    workdir = copy_workflow(tmp_path / "corrupt")
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    (data_dir / "mnist.npz").write_bytes((ROOT / "tests/data/mnist.npz").read_bytes()[:5000])
+    result = snakemake(workdir, "results/data/mnist.npz", "--cores", "1", "--configfile", str(TINY),
+                       "--config", f"data_dir={data_dir}", check=False, timeout=300)
+    assert result.returncode != 0
+    log = (workdir / "results/logs/data/mnist.log").read_text()
+    assert f"{data_dir / 'mnist.npz'} is not a valid .npz archive" in log
+    assert not (workdir / "results/data/mnist.npz").exists()
+    assert not list((workdir / "results/data").glob(".mnist.npz.*")), "no temporary file may be left"
+
+
+# ----------------------------------------------------------------------------- interruption
+
+BASELINES = ["results/mnist/lenet300_100/seed0/baseline/metrics.json",
+             "results/mnist/lenet5/seed0/baseline/metrics.json"]
+
+
+def start_until_second_job_runs(workdir, args):
+    """Start two baseline jobs one at a time; return once the first has finished and the second is
+    known to be running (its log exists: a job opens its log before importing TensorFlow, which alone
+    takes seconds, so it is still running when the signal arrives)."""
+    process = subprocess.Popen([SNAKEMAKE, *BASELINES, *args], cwd=workdir, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL, start_new_session=True)
+    logs = {target: workdir / target.replace("results/", "results/logs/").replace("/baseline/metrics.json", "/baseline.log")
+            for target in BASELINES}
+    deadline = time.monotonic() + 600
+    while time.monotonic() < deadline:
+        done = [t for t in BASELINES if (workdir / t).exists()]
+        if len(done) == 1:
+            running = next(t for t in BASELINES if t not in done)
+            if logs[running].exists():
+                return process, done[0], running
+        assert process.poll() is None, "snakemake ended before the second job started"
+        time.sleep(0.1)
+    raise AssertionError("the first baseline did not finish in time")
+
+
+def planned_after(workdir, args) -> set:
+    return scheduled_outputs(snakemake(workdir, *BASELINES, "-n", *args))
+
+
+def check_resume(workdir, args, finished, interrupted):
+    planned = planned_after(workdir, args)
+    assert interrupted in planned, "the interrupted job must be redone"
+    assert finished not in planned, f"{finished} would be recomputed"
+    snakemake(workdir, *BASELINES, *args)
+    for target in BASELINES:
+        record = json.loads((workdir / target).read_text())
+        assert 0 < record["accuracy"] <= 1 and len(record["content_sha256"]) == 64
+    leftovers = [p for p in (workdir / "results").rglob(".*") if p.is_file()]
+    assert not leftovers, f"temporary files left behind: {leftovers}"
+
+
 def test_interrupted_run_keeps_finished_outputs(tmp_path, data_dir):
     workdir = copy_workflow(tmp_path / "interrupt")
     args = ["--cores", "1", "--configfile", str(TINY), "--config", f"data_dir={data_dir}"]
-    targets = ["results/mnist/lenet5/seed0/baseline/tflite-fp32/metrics.json",
-               "results/mnist/lenet300_100/seed0/baseline/tflite-fp32/metrics.json"]
-    process = subprocess.Popen([SNAKEMAKE, *targets, *args],
-                               cwd=workdir, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    first = None
-    deadline = time.monotonic() + 600
-    while time.monotonic() < deadline and first is None:
-        done = [p for p in (workdir / "results/mnist").rglob("baseline/metrics.json")]
-        first = done[0] if done else None
-        time.sleep(0.5)
-    assert first is not None, "no baseline finished in time"
-    time.sleep(1.0)
+    process, finished, running = start_until_second_job_runs(workdir, args)
     os.killpg(process.pid, signal.SIGINT)
     process.wait(timeout=120)
-    finished = sorted(str(p.relative_to(workdir)) for p in (workdir / "results/mnist").rglob("metrics.json"))
-    dry = snakemake(workdir, *targets, "-n", *args)
-    planned = {out.strip() for line in dry.stdout.splitlines() if line.strip().startswith("output:")
-               for out in line.strip()[len("output:"):].split(",")}
-    assert planned, "the interrupted run must have left work to do"
-    for path in finished:
-        assert path not in planned, f"{path} would be recomputed"
-    snakemake(workdir, *targets, *args)
+    assert not (workdir / running).exists()
+    check_resume(workdir, args, finished, running)
+
+
+def test_killed_run_keeps_finished_outputs(tmp_path, data_dir):
+    """kill -9 of Snakemake and its job: no clean-up runs, yet nothing half-written is taken for done."""
+    workdir = copy_workflow(tmp_path / "killed")
+    args = ["--cores", "1", "--configfile", str(TINY), "--config", f"data_dir={data_dir}"]
+    process, finished, running = start_until_second_job_runs(workdir, args)
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=60)
+    assert not (workdir / running).exists()
+    # Snakemake's lock outlives a kill -9: the next run refuses and says how to recover.
+    refused = snakemake(workdir, *BASELINES, *args, check=False)
+    assert refused.returncode != 0 and "--unlock" in refused.stdout + refused.stderr
+    snakemake(workdir, *BASELINES, "--unlock", *args)
+    check_resume(workdir, args, finished, running)

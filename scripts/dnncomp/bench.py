@@ -1,13 +1,20 @@
-"""Latency measurement: warm-up, then timed calls until both a count and a time floor are met;
-reported as the median with the 10th and 90th percentiles (timings here are noisy)."""
+"""Latency measurement, side by side: every artefact of a family is timed in one process, in
+interleaved rounds (each round times every case once, in shuffled order, after its own warm-up),
+so a speedup is a ratio of timings taken together on one host, and its spread is that of the
+per-round ratios."""
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, field
+from typing import Callable
 
 import numpy as np
 
+TIMING_KEYS = ("rounds", "warmup", "min_repeats", "min_seconds")
 
-def time_calls(call, warmup: int = 20, min_repeats: int = 30, min_seconds: float = 0.3, max_repeats: int = 100000) -> np.ndarray:
+
+def time_calls(call, warmup: int, min_repeats: int, min_seconds: float, max_repeats: int = 100000) -> np.ndarray:
+    """Seconds per call, after `warmup` untimed calls, until both a count and a time floor are met."""
     for _ in range(warmup):
         call()
     times = []
@@ -19,18 +26,25 @@ def time_calls(call, warmup: int = 20, min_repeats: int = 30, min_seconds: float
     return np.asarray(times)
 
 
+def spread(values) -> dict:
+    """Median with the 10th and 90th percentiles."""
+    values = np.asarray(values, dtype=float)
+    return {"median": float(np.median(values)), "p10": float(np.percentile(values, 10)),
+            "p90": float(np.percentile(values, 90))}
+
+
 def summarize(times: np.ndarray, batch: int) -> dict:
     """Per-call statistics in microseconds, and throughput in samples per second from the median."""
     us = np.asarray(times) * 1e6
-    median = float(np.median(us))
+    stats = spread(us)
     return {
         "batch": int(batch),
-        "median_us": median,
-        "p10_us": float(np.percentile(us, 10)),
-        "p90_us": float(np.percentile(us, 90)),
+        "median_us": stats["median"],
+        "p10_us": stats["p10"],
+        "p90_us": stats["p90"],
         "mean_us": float(us.mean()),
         "repeats": int(len(us)),
-        "throughput_sps": float(batch / (median * 1e-6)) if median > 0 else None,
+        "throughput_sps": float(batch / (stats["median"] * 1e-6)) if stats["median"] > 0 else None,
     }
 
 
@@ -40,26 +54,71 @@ def sample_batch(x: np.ndarray, batch: int, seed: int = 0) -> np.ndarray:
     return x[rng.integers(0, len(x), size=batch)].astype(np.float32)
 
 
-def bench_tflite(blob: bytes, x: np.ndarray, batch: int, threads: int, resolver: str, timing: dict) -> dict:
-    from .evaluate import make_interpreter, quantize_input, set_batch
+@dataclass
+class Case:
+    """One thing to time: `prepare()` returns the call to time (building it is not timed)."""
 
-    interpreter = make_interpreter(blob, threads=threads, resolver=resolver)
-    actual = set_batch(interpreter, batch)
-    inp = interpreter.get_input_details()[0]
-    interpreter.set_tensor(inp["index"], quantize_input(sample_batch(x, actual), inp))
-    stats = summarize(time_calls(interpreter.invoke, **timing), actual)
-    stats.update(threads=threads, requested_batch=batch, resolver=resolver)
+    key: tuple
+    prepare: Callable[[], Callable[[], None]]
+    round_medians: list = field(default_factory=list)
+    times: list = field(default_factory=list)
+
+
+def run_rounds(cases: list, timing: dict, seed: int = 0) -> None:
+    """Time every case once per round, in a new shuffled order each round, each after its own warm-up."""
+    rng = np.random.default_rng(seed)
+    for _ in range(timing["rounds"]):
+        for index in rng.permutation(len(cases)):
+            case = cases[index]
+            call = case.prepare()
+            times = time_calls(call, timing["warmup"], timing["min_repeats"], timing["min_seconds"])
+            case.round_medians.append(float(np.median(times)))
+            case.times.append(times)
+
+
+def case_stats(case: Case, batch: int) -> dict:
+    stats = summarize(np.concatenate(case.times), batch)
+    stats["round_medians_us"] = [t * 1e6 for t in case.round_medians]
     return stats
 
 
-def bench_keras(tf, model, x: np.ndarray, batch: int, timing: dict, device: str = "/CPU:0", dtype=None) -> dict:
+def ratio_stats(reference: Case, case: Case) -> dict:
+    """reference / case for each round: how many times faster the case ran in that round."""
+    ratios = np.asarray(reference.round_medians) / np.asarray(case.round_medians)
+    return spread(ratios)
+
+
+def tflite_case(key: tuple, blob: bytes, x: np.ndarray, batch: int, threads: int, resolver: str) -> Case:
+    """A .tflite under one resolver, thread count and batch; a fresh interpreter each round."""
+    from .evaluate import make_interpreter, quantize_input, set_batch
+
+    def prepare():
+        interpreter = make_interpreter(blob, threads=threads, resolver=resolver)
+        actual = set_batch(interpreter, batch)
+        inp = interpreter.get_input_details()[0]
+        interpreter.set_tensor(inp["index"], quantize_input(sample_batch(x, actual), inp))
+        case.actual_batch = actual
+        return interpreter.invoke
+
+    case = Case(key, prepare)
+    case.actual_batch = batch
+    return case
+
+
+def keras_case(key: tuple, tf, model, x: np.ndarray, batch: int, device: str = "/CPU:0") -> Case:
     """A compiled tf.function call (not predict(), whose per-call overhead would inflate speedups)."""
     with tf.device(device):
         inputs = tf.constant(sample_batch(x, batch))
-        fn = tf.function(lambda t: model(t, training=False))
-        fn(inputs)  # trace once before timing
+    fn = tf.function(lambda t: model(t, training=False))
+    with tf.device(device):
+        fn(inputs)  # trace once, outside every round
 
+    def prepare():
         def call():
-            fn(inputs).numpy()  # .numpy() waits for the device to finish
+            with tf.device(device):
+                fn(inputs).numpy()  # .numpy() waits for the device to finish
+        return call
 
-        return summarize(time_calls(call, **timing), batch)
+    case = Case(key, prepare)
+    case.actual_batch = batch
+    return case

@@ -38,7 +38,7 @@ WILDCARDS = {
     "student": NAME,
     "temperature": NUMBER,
     "alpha": NUMBER,
-    "sseed": r"\d+",
+    "student_seed": r"\d+",
 }
 
 # step kind -> (token format, {param: wildcard name})
@@ -51,7 +51,7 @@ STEP_FORMATS = {
     "cluster": ("cluster-c{clusters}", {"clusters": "clusters"}),
     "distill": (
         "distill-{student}-T{temperature}-a{alpha}-seed{seed}",
-        {"student": "student", "temperature": "temperature", "alpha": "alpha", "seed": "sseed"},
+        {"student": "student", "temperature": "temperature", "alpha": "alpha", "seed": "student_seed"},
     ),
 }
 

@@ -15,6 +15,7 @@ import tarfile
 import tempfile
 import urllib.error
 import urllib.request
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -112,8 +113,8 @@ def read_npz(path: Path) -> dict:
             if missing:
                 raise DataError(f"{path} lacks arrays {missing}; keras.datasets layout needs x_train, y_train, x_test, y_test")
             return {key: data[key] for key in IDX_FILES}
-    except (OSError, ValueError) as err:
-        raise DataError(f"{path} is not a readable .npz file: {err}") from err
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
+        raise DataError(f"{path} is not a valid .npz archive (truncated or corrupt?): {err}") from err
 
 
 def read_idx(path: Path) -> np.ndarray:
@@ -166,14 +167,29 @@ def resolve_source(name: str, spec: dict, data_dir: str | None, download_dir: Pa
     if source == "idx":
         return read_idx_dir(Path(spec["path"]))
     if source == "auto" and data_dir:
-        npz, idx = Path(data_dir) / f"{name}.npz", Path(data_dir) / name
+        # A data_dir means "use my local copies": a missing one is an error, never a silent download.
+        folder = Path(data_dir)
+        npz, idx = folder / f"{name}.npz", folder / name
+        if not folder.is_dir():
+            raise DataError(f"data_dir: folder {folder} does not exist")
         if npz.is_file():
             return read_npz(npz)
         if idx.is_dir():
             return read_idx_dir(idx)
+        raise DataError(f"data_dir {folder} holds no copy of {name}. {offline_hint(name, data_dir)}; "
+                        f"or set datasets.{name}.source: download to fetch it")
     if source in ("auto", "download"):
         return fetch_canonical(name, spec, data_dir, download_dir)
     raise DataError(f"datasets.{name}.source: unknown source '{source}' (auto, download, npz, idx)")
+
+
+def offline_hint(name: str, data_dir: str | None) -> str:
+    """How to run without the internet: an .npz in keras.datasets layout, or (MNIST-format data only)
+    the four IDX files."""
+    where = Path(data_dir) if data_dir else Path("DIR")
+    idx = f", or the four MNIST-format IDX .gz files in {where / name}/," if name != "cifar10" else ""
+    return (f"To run offline, put {name}.npz (keras.datasets layout){idx} into {where}/ and run with "
+            f"--config data_dir={where}")
 
 
 def fetch_canonical(name: str, spec: dict, data_dir: str | None, download_dir: Path) -> dict:
@@ -187,12 +203,7 @@ def fetch_canonical(name: str, spec: dict, data_dir: str | None, download_dir: P
     try:
         download(canonical["url"], canonical["sha256"], dest)
     except (OSError, urllib.error.URLError) as err:
-        where = Path(data_dir) if data_dir else Path("DIR")
-        raise DataError(
-            f"could not download {name} from {canonical['url']} ({err}). To run offline, put {name}.npz "
-            f"(keras.datasets layout) or the four IDX .gz files in {where / name}/ into {where}/ and run with "
-            f"--config data_dir={where}"
-        ) from err
+        raise DataError(f"could not download {name} from {canonical['url']} ({err}). {offline_hint(name, data_dir)}") from err
     return read_npz(dest) if canonical["format"] == "npz" else read_cifar_python(dest)
 
 

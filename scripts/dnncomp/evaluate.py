@@ -16,7 +16,8 @@ def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
 
 def make_interpreter(blob: bytes, threads: int = 1, resolver: str = "builtin_without_default_delegates"):
     """A LiteRT interpreter. The resolver decides whether XNNPACK is applied by default, which changes
-    both speed and, for some sparse or dynamic-range models, the outputs (see DESIGN.md)."""
+    both speed and, for some sparse or dynamic-range models, the outputs: XNNPACK computes wrong outputs
+    for dynamic-range block-sparse models in this LiteRT release, so every resolver is evaluated."""
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
     if resolver not in RESOLVERS:

@@ -207,8 +207,13 @@ def speedups(frame, path):
         group = data[(data["dataset"] == dataset) & (data["model"] == model)].copy()
         group["label"] = group["chain"].str.replace("baseline/", "", regex=False)
         group = group.sort_values(column)
-        ax.barh(group["label"], group[column])
+        spread = None
+        if f"{column}_p10" in group and f"{column}_p90" in group:
+            spread = np.vstack([group[column] - group[f"{column}_p10"], group[f"{column}_p90"] - group[column]])
+            spread = np.clip(np.nan_to_num(spread), 0, None)
+        ax.barh(group["label"], group[column], xerr=spread, error_kw={"lw": 0.8, "capsize": 1.5})
         ax.axvline(1.0, color="k", lw=1)
         ax.set(title=f"{dataset} / {model}", xlabel="batch-1 speedup vs fp32 .tflite (1 thread)")
         ax.tick_params(axis="y", labelsize=6)
-    finish(fig, axes, path, "CPU speedups (LiteRT, batch 1, one thread), median of repeated timings")
+    finish(fig, axes, path, "CPU speedups (LiteRT, batch 1, one thread): median of per-round ratios measured side by side, "
+           "whiskers 10th-90th percentile")

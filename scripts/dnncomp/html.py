@@ -11,13 +11,18 @@ import yaml
 
 from .io import atomic_path
 
+COST_SECTION = "Cost of the study"
 SECTIONS = [
     ("Quantization", ["ptq_modes", "bits"]),
     ("Pruning", ["pruning", "prune_quantize"]),
     ("Distillation", ["distill_temperature", "distill_sizes"]),
     ("Benchmarks", ["speedups"]),
     ("Overview: Pareto fronts", ["pareto"]),
+    (COST_SECTION, []),
 ]
+COST_NOTE = ("CPU-seconds, wall seconds and peak RSS per stage and per rule, from Snakemake's benchmark file of "
+             "every job; start-up share: CPU spent before a job's real work (interpreter, imports, TensorFlow, "
+             "data and model loading), measured inside the jobs. The scheduler row is Snakemake's own process.")
 
 SUMMARY_COLUMNS = ["dataset", "model", "seed", "chain", "format", "accuracy", "accuracy_vs_baseline_pt", "params",
                    "nonzero_params", "size_bytes", "gzip_bytes", "gzip_compression_vs_fp32_gzip",
@@ -51,7 +56,8 @@ def fmt(value, digits=4) -> str:
     return _html.escape(str(value))
 
 
-def table(frame: pd.DataFrame, left=("dataset", "model", "chain", "claim", "source", "measured here", "artefact")) -> str:
+def table(frame: pd.DataFrame, left=("dataset", "model", "chain", "claim", "source", "measured here", "artefact",
+                                    "stage", "rule")) -> str:
     head = "".join(f'<th class="{"l" if c in left else ""}">{_html.escape(str(c))}</th>' for c in frame.columns)
     rows = []
     for _, row in frame.iterrows():
@@ -62,13 +68,14 @@ def table(frame: pd.DataFrame, left=("dataset", "model", "chain", "claim", "sour
 
 # ----------------------------------------------------------------------------- anchors
 
-# The survey's prune -> quantize compression, and the accuracy tolerance this study holds it to.
-PRUNE_QUANTIZE_TARGETS = {
-    ("mnist", "lenet300_100"): ("40x", 0.5),
-    ("mnist", "lenet5"): ("35x", 1.0),
-    ("cifar10", "lenet300_100"): ("20x", 2.0),
-    ("cifar10", "lenet5"): ("13x", 2.0),
-}
+def load_anchors(path) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def references(config: dict) -> dict:
+    """Configured architecture name -> the published network it reproduces (None if it is none)."""
+    return {name: spec.get("reference") for name, spec in config["architectures"].items()}
+
 
 def best_within(frame: pd.DataFrame, mask, tolerance_pt: float, ratio: str = "gzip_compression_vs_fp32_gzip"):
     """The artefact with the highest `ratio` among those within tolerance of their baseline."""
@@ -108,40 +115,41 @@ def distill_speed_row(group: pd.DataFrame) -> str | None:
             f"accuracy {best['accuracy'] * 100:.2f} %")
 
 
-def pair_anchors(dataset: str, model: str, group: pd.DataFrame) -> list:
-    """(claim, source, measured here) for one dataset x LeNet."""
+def pair_anchors(dataset: str, model: str, reference: str, group: pd.DataFrame, anchors: dict) -> list:
+    """(claim, source, measured here) for one dataset x architecture reproducing a published network."""
+    claims = anchors["claims"]
     t = group["technique"]
     ratio = "gzip_compression_vs_fp32_gzip"
-    rows = [("int8 about 4x smaller within +/-0.3 pt, 1.5-2x faster", "survey", int8_row(group))]
-    prune_tolerance = 3.0 if dataset == "mnist" else 6.0
-    survey_prune = {"lenet300_100": "5x", "lenet5": "18x"}[model]
-    rows.append((f"pruning {survey_prune} smaller within {prune_tolerance:g} pt (MNIST figure; similar on CIFAR-10)",
-                 "survey", describe(best_within(group, t == "prune>tflite", prune_tolerance), ratio)))
-    target, tolerance = PRUNE_QUANTIZE_TARGETS.get((dataset, model), ("-", 2.0))
+    rows = [(claims["int8"]["text"], claims["int8"]["source"], int8_row(group))]
+    pruning = claims["pruning"]
+    tolerance = pruning["tolerance_pt"][dataset]
+    rows.append((f"pruning {pruning['ratio'][reference]}x smaller within {tolerance:g} pt (MNIST figure)",
+                 pruning["source"], describe(best_within(group, t == "prune>tflite", tolerance), ratio)))
+    target, tolerance = claims["prune_quantize"]["target"][dataset][reference]
     combined = t.str.contains("prune") & (t.str.endswith("tflite") | t.str.endswith("qat"))
-    rows.append((f"prune -> quantize {target} smaller (best within {tolerance:g} pt)", "survey",
+    rows.append((f"prune -> quantize {target}x smaller (best within {tolerance:g} pt)", claims["prune_quantize"]["source"],
                  describe(best_within(group, combined, tolerance), ratio)))
-    if dataset == "mnist":
-        han = {"lenet300_100": "40x (1070 KB -> 27 KB), error 1.64 -> 1.58 %",
-               "lenet5": "39x (1720 KB -> 44 KB), error 0.80 -> 0.74 %"}[model]
-        rows.append((f"Deep Compression {han}", "Han et al., ICLR 2016",
-                     describe(best_within(group, t == "prune>cluster>tflite", 0.5), ratio) + " (within 0.5 pt)"))
-    rows.append(("distill -> quantize 11-13x faster than the teacher", "survey", distill_speed_row(group)))
+    deep = claims["deep_compression"]
+    if reference in deep["text"].get(dataset, {}):
+        best = best_within(group, t == "prune>cluster>tflite", deep["tolerance_pt"])
+        rows.append((f"Deep Compression {deep['text'][dataset][reference]}", deep["source"],
+                     f"{describe(best, ratio)} (within {deep['tolerance_pt']:g} pt)"))
+    rows.append((claims["distill_quantize"]["text"], claims["distill_quantize"]["source"], distill_speed_row(group)))
     return [{"dataset": dataset, "model": model, "claim": claim, "source": source, "measured here": measured}
             for claim, source, measured in rows if measured is not None]
 
 
-def anchors(frame: pd.DataFrame) -> pd.DataFrame:
-    """Our numbers beside the survey's conclusions and the published anchors (DESIGN.md section 3)."""
+def anchors_table(frame: pd.DataFrame, anchors: dict, refs: dict) -> pd.DataFrame:
+    """Our numbers beside the survey's conclusions and the published anchors (report/anchors.yaml)."""
     rows = []
     for (dataset, model), group in frame.groupby(["dataset", "model"]):
-        if model in ("lenet300_100", "lenet5"):
-            rows.extend(pair_anchors(dataset, model, group))
-    rows.extend(distillation_rows(frame))
+        if refs.get(model):
+            rows.extend(pair_anchors(dataset, model, refs[model], group, anchors))
+    rows.extend(distillation_rows(frame, anchors["claims"]["distillation"]))
     return pd.DataFrame(rows, columns=["dataset", "model", "claim", "source", "measured here"])
 
 
-def distillation_rows(frame: pd.DataFrame) -> list:
+def distillation_rows(frame: pd.DataFrame, claim: dict) -> list:
     """Best distilled student (mean over seeds) against its from-scratch control."""
     rows = []
     distilled = frame[(frame["technique"] == "distill") & (frame["student"] != "self")]
@@ -159,13 +167,16 @@ def distillation_rows(frame: pd.DataFrame) -> list:
             spread = max(stats.loc[best, "std"], control.std()) * 100
             spread_text = f"seed spread {spread:.2f} pt"
             verdict = ("beats" if gain > spread else "does not beat") + " the control by more than the spread"
-        rows.append({"dataset": dataset, "model": teacher,
-                     "claim": "a distilled student beats the same student trained alone (Hinton: 146 -> 74 errors)",
-                     "source": "Hinton et al., 2015",
+        rows.append({"dataset": dataset, "model": teacher, "claim": claim["text"], "source": claim["source"],
                      "measured here": f"{student} at T={best[0]:g}, alpha={best[1]:g}: {stats.loc[best, 'mean'] * 100:.2f} % "
                      f"vs {control.mean() * 100:.2f} % from scratch ({gain:+.2f} pt, {spread_text}, "
                      f"n={n_student}/{n_control}): {verdict}"})
     return rows
+
+
+def sources_list(anchors: dict) -> str:
+    items = "".join(f"<li><b>{_html.escape(key)}</b>: {_html.escape(text)}</li>" for key, text in anchors["sources"].items())
+    return f"<p class='note'>Sources:</p><ul class='note'>{items}</ul>"
 
 
 # ----------------------------------------------------------------------------- page
@@ -193,12 +204,13 @@ def gpu_section(gpu: dict) -> str:
     return f"<p>GPU: <b>{_html.escape(gpu['gpu'])}</b> (Keras models through tf.function).</p>" + table(pd.DataFrame(rows))
 
 
-def render(frame: pd.DataFrame, figures: dict, gpu: dict, config: dict, tables: dict | None = None) -> str:
+def render(frame: pd.DataFrame, figures: dict, gpu: dict, config: dict, anchors: dict, tables: dict | None = None) -> str:
     parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>DNN compression study</title><style>{CSS}</style></head><body>",
              "<h1>DNN compression study: pruning, quantization, distillation</h1>",
              f"<p class='note'>{len(frame)} artefacts; each evaluated as the artefact itself (.tflite through LiteRT). "
              "Sizes in bytes; 'gzip' is what a user ships compressed. Full table: results/summary.csv.</p>",
-             "<h2>Our numbers beside the survey and the published anchors</h2>", table(anchors(frame))]
+             "<h2>Our numbers beside the survey and the published anchors</h2>",
+             table(anchors_table(frame, anchors, references(config))), sources_list(anchors)]
     flagged = frame[frame["flagged"].astype(bool)]
     parts.append("<h2>Flagged artefacts</h2>")
     parts.append(table(flagged[["dataset", "model", "chain", "accuracy", "flag_reason"]]) if len(flagged)
@@ -206,8 +218,9 @@ def render(frame: pd.DataFrame, figures: dict, gpu: dict, config: dict, tables: 
     for title, names in SECTIONS:
         parts.append(f"<h2>{_html.escape(title)}</h2>")
         parts.extend(f"<figure>{embed_png(figures[n])}</figure>" for n in names if n in figures)
-        if title in (tables or {}):
-            parts.append(table(tables[title]))
+        if title == COST_SECTION:
+            parts.append(f"<p class='note'>{_html.escape(COST_NOTE)}</p>")
+        parts.extend(table(frame_) for frame_ in (tables or {}).get(title, []))
         if title == "Benchmarks":
             parts.append("<h3>GPU</h3>" + gpu_section(gpu))
     columns = [c for c in SUMMARY_COLUMNS if c in frame]

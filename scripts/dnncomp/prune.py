@@ -34,8 +34,8 @@ def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps
     final sparsity. Returns the wrapped model and the plan of each layer.
     """
     sk = tfmot.sparsity.keras
-    end_step = max(1, int(total_steps * cfg.get("ramp_fraction", 0.7)))
-    frequency = max(1, min(int(cfg.get("frequency", 100)), end_step))
+    end_step = max(1, int(total_steps * cfg["ramp_fraction"]))
+    frequency = max(1, min(int(cfg["frequency"]), end_step))
     caps = cfg.get("max_layer_sparsity") or {}
     output_name = model.layers[-1].name
     plan = {}
@@ -44,7 +44,7 @@ def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps
         if not prunable(keras, layer):
             return layer
         target = layer_sparsity(layer.name, sparsity, caps)
-        block = block_for(keras, layer, structure, tuple(cfg.get("block_size", (16, 1))), layer.name == output_name)
+        block = block_for(keras, layer, structure, tuple(cfg["block_size"]), layer.name == output_name)
         plan[layer.name] = {"target_sparsity": target, "block_size": list(block)}
         schedule = sk.PolynomialDecay(initial_sparsity=0.0, final_sparsity=target, begin_step=0,
                                       end_step=end_step, frequency=frequency)

@@ -17,7 +17,7 @@ def split_mode(mode: str) -> tuple:
     return base, suffix == "sparse"
 
 
-def convert(tf, model, mode: str, representative: np.ndarray | None = None, dense_per_channel: bool = True) -> bytes:
+def convert(tf, model, mode: str, *, dense_per_channel: bool, representative: np.ndarray | None = None) -> bytes:
     """Convert a Keras model to a .tflite flatbuffer in one of the post-training modes.
 
     dense_per_channel=False quantizes Dense kernels per tensor: each per-channel scale costs a float32

@@ -15,7 +15,8 @@ def params_hash(params: dict) -> str:
 
 
 def make_record(chain: Chain, *, artefact: str, fmt: str, accuracy: float, sizes: dict, counts: dict,
-                runtime: dict, parent: dict | None, flag_margin: float, params: dict, extra: dict | None = None) -> dict:
+                runtime: dict, parent: dict | None, flag_margin: float, params: dict, extra: dict | None = None,
+                content_sha256: str | None = None) -> dict:
     """Assemble a record. `parent` is the parent's record; a drop of more than flag_margin is flagged,
     since a converter or delegate can silently compute wrong outputs."""
     record = {
@@ -28,6 +29,7 @@ def make_record(chain: Chain, *, artefact: str, fmt: str, accuracy: float, sizes
         "architecture": chain.architecture,
         "steps": [asdict(step) for step in chain.steps],
         "artefact": artefact,
+        "content_sha256": content_sha256,  # weights (Keras) or file bytes (.tflite): exact reruns match it
         "format": fmt,
         "accuracy": float(accuracy),
         "runtime": runtime,

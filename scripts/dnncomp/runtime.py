@@ -7,12 +7,22 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import sys
+import time
 
 
-def init_tf(threads: int = 1, seed: int | None = None, deterministic: bool = True, with_tfmot: bool = True):
+def needs_op_determinism(threads: int) -> bool:
+    """On one thread TensorFlow's CPU kernels already give bit-identical results for a fixed seed
+    (tested by rerunning every training rule); enable_op_determinism() would make LeNet-5 training
+    about 1.5x slower for nothing. With more threads, reductions may be split differently."""
+    return int(threads) > 1
+
+
+def init_tf(threads: int = 1, seed: int | None = None, deterministic: bool | None = None, with_tfmot: bool = True):
     """Import TensorFlow for this job; return (tf, keras, tfmot), tfmot None unless with_tfmot.
 
+    deterministic=None turns op determinism on only where it is needed (more than one thread).
     Importing TFMOT adds about 1.5 s to every job; conversion, evaluation and benchmark jobs skip it."""
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
@@ -27,7 +37,7 @@ def init_tf(threads: int = 1, seed: int | None = None, deterministic: bool = Tru
     tf.config.threading.set_inter_op_parallelism_threads(threads)
     if seed is not None:
         keras.utils.set_random_seed(int(seed))
-    if deterministic:
+    if needs_op_determinism(threads) if deterministic is None else deterministic:
         tf.config.experimental.enable_op_determinism()
     return tf, keras, tfmot
 
@@ -65,3 +75,50 @@ def cpu_model() -> str:
 
 def host_info() -> dict:
     return {"host": platform.node(), "cpu": cpu_model(), "cpu_count": os.cpu_count(), "platform": platform.platform()}
+
+
+# ----------------------------------------------------------------------------- job cost
+
+def _process_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _process_wall_s() -> float:
+    """Seconds since this process started (interpreter start-up included)."""
+    import psutil
+
+    return time.time() - psutil.Process().create_time()
+
+
+JOB_COST_PREFIX = "job_cost: "
+
+
+class JobClock:
+    """Where a job's time goes: everything before `ready()` (interpreter, imports, TensorFlow
+    start-up, data and model loading) is start-up; the rest is the job's real work. A job that never
+    calls ready() (no TensorFlow, no model) starts its work when its rule script's main() begins."""
+
+    def __init__(self):
+        self.startup = None
+        self.entry = None
+
+    @staticmethod
+    def _now() -> dict:
+        return {"cpu_s": _process_cpu_s(), "wall_s": _process_wall_s()}
+
+    def enter(self) -> None:
+        self.entry = self._now()
+
+    def ready(self) -> None:
+        if self.startup is None:
+            self.startup = self._now()
+
+    def report(self) -> dict:
+        total = self._now()
+        startup = self.startup or self.entry or total
+        return {"startup_cpu_s": round(startup["cpu_s"], 3), "startup_wall_s": round(startup["wall_s"], 3),
+                "cpu_s": round(total["cpu_s"], 3), "wall_s": round(total["wall_s"], 3)}
+
+
+CLOCK = JobClock()

@@ -2,6 +2,7 @@
 artefact, and write its metrics record."""
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 from . import data
@@ -16,7 +17,7 @@ class Job:
 
     def __init__(self, snakemake, seed: int | None = None):
         from .job import chain_of
-        from .runtime import init_tf
+        from .runtime import CLOCK, init_tf
 
         self.smk = snakemake
         self.params = dict(snakemake.params.items())
@@ -25,9 +26,11 @@ class Job:
         self.tf, self.keras, _ = init_tf(self.threads, self.chain.seed if seed is None else seed, with_tfmot=False)
         self.dataset = data.load(snakemake.input.data)
         evaluation = self.params.get("evaluation", {})
-        self.flag_margin = float(evaluation.get("flag_margin", 0.05))
-        self.resolvers = list(evaluation.get("resolvers", ["builtin_without_default_delegates"]))
+        self.flag_margin = evaluation.get("flag_margin")
+        self.resolvers = evaluation.get("resolvers")  # only the jobs that evaluate a .tflite receive them
         self.parent = read_json(snakemake.input.parent_metrics) if "parent_metrics" in snakemake.input.keys() else None
+        if "parent_model" not in snakemake.input.keys():
+            CLOCK.ready()
 
     @property
     def tfmot(self):
@@ -37,7 +40,11 @@ class Job:
 
     def load_parent(self):
         from .models import load
-        return load(self.keras, self.smk.input.parent_model)
+        from .runtime import CLOCK
+
+        model = load(self.keras, self.smk.input.parent_model)
+        CLOCK.ready()
+        return model
 
     def record(self, **kwargs):
         return make_record(self.chain, parent=self.parent, flag_margin=self.flag_margin, params=self.params, **kwargs)
@@ -47,7 +54,7 @@ class Job:
         save_keras(model, out_model)
         x, y = self.dataset.split("test")
         acc = accuracy(keras_logits(model, x), y)
-        record = self.record(artefact=out_model, fmt="keras", accuracy=acc,
+        record = self.record(artefact=out_model, fmt="keras", accuracy=acc, content_sha256=weights_sha256(model),
                              sizes=compressed_sizes(Path(out_model).read_bytes()), counts=parameter_counts(model),
                              runtime={"engine": "tensorflow", "threads": self.threads}, extra=extra)
         write_json(record, out_metrics)
@@ -87,6 +94,7 @@ def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dic
     runtime = {"engine": "litert", "resolver": primary, "resolvers": list(by_resolver), "refused": refused,
                "input_dtype": input_dtype}
     record = job.record(artefact=artefact, fmt="tflite", accuracy=by_resolver[primary], sizes=compressed_sizes(blob),
+                        content_sha256=hashlib.sha256(blob).hexdigest(),
                         counts=counts, runtime=runtime, extra={**(extra or {}), "accuracy_by_resolver": by_resolver})
     for resolver, acc in by_resolver.items():
         if by_resolver[primary] - acc > job.flag_margin:
@@ -95,6 +103,14 @@ def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dic
                 f"resolver '{resolver}' gives accuracy {acc:.4f}, {(by_resolver[primary] - acc) * 100:.1f} pt below "
                 f"'{primary}' ({by_resolver[primary]:.4f}): do not deploy it with that resolver")]))
     return record
+
+
+def weights_sha256(model) -> str:
+    """Digest of a Keras model's weights (a .keras file also stores its save time, so its bytes differ)."""
+    digest = hashlib.sha256()
+    for array in model.get_weights():
+        digest.update(array.tobytes())
+    return digest.hexdigest()
 
 
 def save_keras(model, path) -> None:

@@ -37,37 +37,49 @@ def load_records(paths) -> pd.DataFrame:
     return frame
 
 
+STATS = (("", "median"), ("_p10", "p10"), ("_p90", "p90"))
+
+
 def latency_columns(results: pd.DataFrame, suffix: str = "") -> dict:
-    """Batch-1 latency (one thread and all threads) and the throughput at the largest batch."""
+    """Batch-1 latency and speedups (one thread and all threads), and the throughput at the largest batch.
+    Speedups are medians of per-round ratios measured side by side, with their 10th and 90th percentiles."""
     row = {}
     one = results[results["batch"] == 1]
     for label, threads in (("t1", one["threads"].min()), ("tall", one["threads"].max())):
         subset = one[one["threads"] == threads]
-        if len(subset):
-            first = subset.iloc[0]
-            for stat in ("", "_p10", "_p90"):
-                key = "median_us" if not stat else f"{stat[1:]}_us"
-                row[f"latency_b1_{label}{stat}_us{suffix}"] = first[key]
+        if not len(subset):
+            continue
+        first = subset.iloc[0]
+        for stat, key in STATS:
+            row[f"latency_b1_{label}{stat}_us{suffix}"] = first[f"{key}_us"]
+            speedup = first.get("speedup_vs_fp32_tflite")
+            if isinstance(speedup, dict):
+                row[f"speedup_b1_{label}_vs_fp32_tflite{stat}{suffix}"] = speedup[key]
+        keras = first.get("speedup_vs_keras")
+        if label == "tall" and not suffix and isinstance(keras, dict):
+            row["speedup_b1_vs_keras"] = keras["median"]
     big = results[results["batch"] == results["batch"].max()]
     row[f"throughput_sps{suffix}"] = float(big["throughput_sps"].max())
     return row
 
 
-def bench_rows(paths) -> pd.DataFrame:
-    """One row per benchmarked artefact. Columns without a suffix are for the primary resolver (the
-    one its accuracy is reported with); other resolvers' columns end in _<resolver>."""
-    rows = []
+def bench_rows(paths) -> tuple:
+    """(.tflite rows, Keras rows) from the family benchmark records, one row per artefact. Columns
+    without a suffix are for the primary resolver (the one its accuracy is reported with); other
+    resolvers' columns end in _<resolver>."""
+    rows = {"litert": [], "tf.function": []}
     for path in paths:
-        bench = read_json(path)
-        results = pd.DataFrame(bench["results"])
-        row = {"path": os.path.dirname(bench["artefact"]), "bench_engine": bench["engine"],
-               "threads_all": int(results["threads"].max()), "throughput_batch": int(results["batch"].max())}
-        resolvers = bench.get("resolvers") or [None]
-        for i, resolver in enumerate(resolvers):
-            subset = results if resolver is None else results[results["resolver"] == resolver]
-            row.update(latency_columns(subset, "" if i == 0 else f"_{resolver}"))
-        rows.append(row)
-    return pd.DataFrame(rows)
+        family = read_json(path)
+        for entry in family["artefacts"]:
+            results = pd.DataFrame(entry["results"])
+            row = {"path": os.path.dirname(entry["artefact"]), "bench_engine": entry["engine"],
+                   "threads_all": int(results["threads"].max()), "throughput_batch": int(results["batch"].max())}
+            resolvers = entry.get("resolvers") or [None]
+            for i, resolver in enumerate(resolvers):
+                subset = results if resolver is None else results[results["resolver"] == resolver]
+                row.update(latency_columns(subset, "" if i == 0 else f"_{resolver}"))
+            rows[entry["engine"]].append(row)
+    return pd.DataFrame(rows["litert"]), pd.DataFrame(rows["tf.function"])
 
 
 def root_path(path: str) -> str:
@@ -75,7 +87,7 @@ def root_path(path: str) -> str:
 
 
 def summarize(records: pd.DataFrame, benches: pd.DataFrame, keras_benches: pd.DataFrame) -> pd.DataFrame:
-    """Join and add ratios against the root baseline's float32 .tflite (size, latency) and Keras model."""
+    """Join and add size ratios against the root baseline's float32 .tflite, and the Keras latency."""
     frame = records.copy()
     if len(benches):
         frame = frame.merge(benches, on="path", how="left")
@@ -94,15 +106,10 @@ def summarize(records: pd.DataFrame, benches: pd.DataFrame, keras_benches: pd.Da
     frame["compression_vs_fp32"] = frame["fp32_tflite_bytes"] / frame["size_bytes"]
     frame["gzip_compression_vs_fp32"] = frame["fp32_tflite_bytes"] / frame["gzip_bytes"]
     frame["gzip_compression_vs_fp32_gzip"] = frame["fp32_tflite_gzip_bytes"] / frame["gzip_bytes"]
-    for column in [c for c in frame.columns if c.startswith("latency_b1_t") and "_p10" not in c and "_p90" not in c]:
-        # Same resolver and threads on both sides: e.g. latency_b1_t1_us_auto vs the fp32 file's.
-        frame[column.replace("latency", "speedup").replace("_us", "_vs_fp32_tflite")] = from_ref(column) / frame[column]
     if len(keras_benches):
         keras = keras_benches.set_index("path")
-        keras_lat = frame["root"].map(lambda p: keras.loc[p, "latency_b1_tall_us"] if p in keras.index else np.nan)
-        frame["keras_latency_b1_us"] = keras_lat
-        if "latency_b1_tall_us" in frame:
-            frame["speedup_b1_vs_keras"] = keras_lat / frame["latency_b1_tall_us"]
+        frame["keras_latency_b1_us"] = frame["root"].map(
+            lambda p: keras.loc[p, "latency_b1_tall_us"] if p in keras.index else np.nan)
     return frame.drop(columns=["root"]).sort_values(["dataset", "model", "seed", "chain"]).reset_index(drop=True)
 
 

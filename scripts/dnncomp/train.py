@@ -32,8 +32,10 @@ def fit(keras, model, train: tuple, val: tuple, hp: dict, loss=None, metrics=Non
     if early_stopping and hp.get("patience"):
         cbs.append(keras.callbacks.EarlyStopping(monitor="val_accuracy", mode="max", patience=hp["patience"],
                                                  restore_best_weights=True))
+    # Without early stopping nothing reads the per-epoch validation score: validate after the last epoch only.
+    validation_freq = 1 if early_stopping else [hp["epochs"]]
     history = model.fit(train[0], train[1], validation_data=val, epochs=hp["epochs"], batch_size=hp["batch_size"],
-                        shuffle=True, verbose=2, callbacks=cbs)
+                        shuffle=True, verbose=2, callbacks=cbs, validation_freq=validation_freq)
     return {key: [float(v) for v in values] for key, values in history.history.items() if key != "lr"}
 
 

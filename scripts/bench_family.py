@@ -1,0 +1,41 @@
+"""Rule bench_family: every deployable artefact of one dataset x model x seed family, timed side by
+side on the CPU in interleaved rounds (LiteRT for each .tflite, tf.function for the Keras baseline)."""
+from pathlib import Path
+
+from dnncomp import data, family, models
+from dnncomp.bench import TIMING_KEYS
+from dnncomp.io import read_json, write_json
+from dnncomp.job import run
+from dnncomp.runtime import CLOCK, host_info, init_tf, versions
+
+
+def load_artefacts(model_paths, metrics_paths) -> list:
+    artefacts = []
+    for model_path, metrics_path in zip(model_paths, metrics_paths):
+        record = read_json(metrics_path)
+        artefacts.append({"artefact": model_path, "chain": record["chain"], "blob": Path(model_path).read_bytes(),
+                          "resolvers": record["runtime"]["resolvers"]})
+    return artefacts
+
+
+def main(smk):
+    cfg = smk.params.benchmark
+    tf, keras, _ = init_tf(smk.threads, seed=0, deterministic=False, with_tfmot=False)
+    x_test, _ = data.load(smk.input.data).split("test")
+    keras_model = models.load(keras, smk.input.keras)
+    artefacts = load_artefacts(smk.input.tflite, smk.input.tflite_metrics)
+    CLOCK.ready()
+    entries = family.measure(tf, keras_model, smk.input.keras, artefacts, x_test, cfg, smk.threads)
+    for entry in entries:
+        for r in entry["results"]:
+            speedup = r.get("speedup_vs_fp32_tflite", {}).get("median")
+            print(f"{entry['chain']} {r['resolver'] or 'tf.function'} threads {r['threads']} batch {r['batch']}: "
+                  f"median {r['median_us']:.1f} us" + (f", {speedup:.2f}x vs fp32 .tflite" if speedup else ""))
+    write_json({"family": str(Path(smk.output.bench).parent), "device": "cpu", "threads": smk.threads,
+                "timing": {k: cfg[k] for k in TIMING_KEYS},
+                "artefacts": entries,
+                "provenance": {"versions": versions(), **host_info()}},
+               smk.output.bench)
+
+
+run(main, snakemake)  # noqa: F821

@@ -1,0 +1,62 @@
+"""The CPU benchmark of one family (dataset x model x seed): every deployable .tflite under each
+op resolver it was evaluated with, and the float32 Keras baseline, timed together in interleaved
+rounds. Speedups are per-round ratios against the family's own float32 .tflite (same resolver,
+threads and batch) and against the Keras baseline."""
+from __future__ import annotations
+
+from .bench import case_stats, keras_case, ratio_stats, run_rounds, tflite_case
+
+FP32_REFERENCE = "baseline/tflite-fp32"
+KERAS = "keras"
+
+
+def thread_counts(requested, job_threads: int) -> list:
+    """0 in the config means every thread the job was given."""
+    return sorted({int(t) or int(job_threads) for t in requested})
+
+
+def build_cases(tf, keras_model, artefacts: list, x, cfg: dict, job_threads: int) -> list:
+    """Cases keyed (chain, engine/resolver, threads, batch). `artefacts`: dicts with chain, blob, resolvers."""
+    cases = []
+    for artefact in artefacts:
+        for resolver in artefact["resolvers"]:
+            for threads in thread_counts(cfg["threads"], job_threads):
+                for batch in cfg["batch_sizes"]:
+                    key = (artefact["chain"], resolver, threads, batch)
+                    cases.append(tflite_case(key, artefact["blob"], x, batch, threads, resolver))
+    if keras_model is not None:
+        for batch in cfg["batch_sizes"]:
+            cases.append(keras_case(("baseline", KERAS, job_threads, batch), tf, keras_model, x, batch))
+    return cases
+
+
+def result_row(case, by_key: dict, job_threads: int) -> dict:
+    _, engine, threads, batch = case.key
+    row = case_stats(case, case.actual_batch)
+    row.update(resolver=None if engine == KERAS else engine, threads=threads, requested_batch=batch)
+    if engine == KERAS:
+        return row
+    references = {"speedup_vs_fp32_tflite": (FP32_REFERENCE, engine, threads, batch),
+                  "speedup_vs_keras": ("baseline", KERAS, job_threads, batch)}
+    for name, key in references.items():
+        if key in by_key and by_key[key].actual_batch == case.actual_batch:
+            row[name] = ratio_stats(by_key[key], case)
+    return row
+
+
+def measure(tf, keras_model, keras_path: str | None, artefacts: list, x, cfg: dict, job_threads: int,
+            seed: int = 0) -> list:
+    """Run the interleaved rounds; return one entry per artefact with its results."""
+    cases = build_cases(tf, keras_model, artefacts, x, cfg, job_threads)
+    run_rounds(cases, cfg, seed=seed)
+    by_key = {case.key: case for case in cases}
+    entries = {}
+    for artefact in artefacts:
+        entries[artefact["chain"]] = {"artefact": artefact["artefact"], "chain": artefact["chain"],
+                                      "engine": "litert", "resolvers": list(artefact["resolvers"]), "results": []}
+    if keras_model is not None:
+        entries["baseline"] = {"artefact": keras_path, "chain": "baseline", "engine": "tf.function",
+                               "resolvers": [], "results": []}
+    for case in cases:
+        entries[case.key[0]]["results"].append(result_row(case, by_key, job_threads))
+    return list(entries.values())

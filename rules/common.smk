@@ -134,17 +134,17 @@ def baseline_keras_targets():
     return sorted(f"{c.path}/model.keras" for c in study_chains() if len(c.steps) == 1)
 
 
-def family_dir(chain):
+def family_dir(dataset, model, seed):
     """A benchmark family: one dataset x model x seed, with every artefact derived from its baseline."""
-    return f"{C.RESULTS}/{chain.dataset}/{chain.model}/seed{chain.seed}"
+    return f"{C.RESULTS}/{dataset}/{model}/seed{seed}"
 
 
 def bench_targets():
-    return sorted({f"{family_dir(c)}/bench_cpu.json" for c in study_chains()})
+    return sorted({f"{family_dir(c.dataset, c.model, c.seed)}/bench_cpu.json" for c in study_chains()})
 
 
 def family_inputs(wildcards):
-    family = f"{C.RESULTS}/{wildcards.dataset}/{wildcards.model}/seed{wildcards.seed}"
+    family = family_dir(wildcards.dataset, wildcards.model, wildcards.seed)
     tflite = [p for p in tflite_targets() if p.startswith(f"{family}/")]
     return {
         "data": f"results/data/{wildcards.dataset}.npz",

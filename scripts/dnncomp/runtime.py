@@ -95,7 +95,7 @@ JOB_COST_PREFIX = "job_cost: "
 
 
 class JobClock:
-    """Where a job's time goes: everything before `ready()` (interpreter, imports, TensorFlow
+    """Where a job's time goes: everything before the last `ready()` (interpreter, imports, TensorFlow
     start-up, data and model loading) is start-up; the rest is the job's real work. A job that never
     calls ready() (no TensorFlow, no model) starts its work when its rule script's main() begins."""
 
@@ -111,8 +111,8 @@ class JobClock:
         self.entry = self._now()
 
     def ready(self) -> None:
-        if self.startup is None:
-            self.startup = self._now()
+        """Mark the end of start-up; a later mark (e.g. after loading the parent model) moves it."""
+        self.startup = self._now()
 
     def report(self) -> dict:
         total = self._now()

@@ -29,8 +29,7 @@ class Job:
         self.flag_margin = evaluation.get("flag_margin")
         self.resolvers = evaluation.get("resolvers")  # only the jobs that evaluate a .tflite receive them
         self.parent = read_json(snakemake.input.parent_metrics) if "parent_metrics" in snakemake.input.keys() else None
-        if "parent_model" not in snakemake.input.keys():
-            CLOCK.ready()
+        CLOCK.ready()  # TensorFlow and the data are loaded; load_parent() moves the mark past the model
 
     @property
     def tfmot(self):

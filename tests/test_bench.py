@@ -101,6 +101,7 @@ def test_cost_account_sums_jobs_and_scales_the_measured_startup_share(tmp_path):
     assert total["startup_share"] == pytest.approx((11 + 6) / 68)
     stages = cost.by_stage(cost.account(jobs, 4.0)).set_index("stage")
     assert stages.loc["training", "cpu_s"] == 55 and stages.loc["snakemake", "cpu_s"] == 4
+    assert pd.isna(stages.loc["snakemake", "startup_share"]), "unmeasured must read as empty, not 0"
     assert stages["cpu_share"].sum() == pytest.approx(1.0)
 
 

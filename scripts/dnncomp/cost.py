@@ -75,12 +75,17 @@ def job_benchmarks(benchmarks, logs) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["rule", "wall_s", "cpu_s", "max_rss_mb", "startup_cpu_s", "inner_cpu_s"])
 
 
+def measured_sum(values: pd.Series) -> float:
+    """A sum that stays empty (NaN) when nothing was measured, rather than 0."""
+    return values.sum(min_count=1)
+
+
 def account(jobs: pd.DataFrame, scheduler_cpu_s: float | None) -> pd.DataFrame:
     """Per-rule totals, with each rule's start-up share (start-up CPU over the CPU measured inside the
     same jobs), a row for Snakemake's own process, and a total."""
     per_rule = jobs.groupby("rule").agg(jobs=("cpu_s", "size"), cpu_s=("cpu_s", "sum"), wall_s=("wall_s", "sum"),
-                                        max_rss_mb=("max_rss_mb", "max"), startup_cpu_s=("startup_cpu_s", "sum"),
-                                        inner_cpu_s=("inner_cpu_s", "sum"))
+                                        max_rss_mb=("max_rss_mb", "max"), startup_cpu_s=("startup_cpu_s", measured_sum),
+                                        inner_cpu_s=("inner_cpu_s", measured_sum))
     per_rule["startup_share"] = per_rule["startup_cpu_s"] / per_rule["inner_cpu_s"]
     # Scale the measured share to the rule's whole CPU time (the job's shell and Python start count too).
     per_rule["startup_cpu_s"] = per_rule["startup_share"] * per_rule["cpu_s"]
@@ -101,8 +106,8 @@ def account(jobs: pd.DataFrame, scheduler_cpu_s: float | None) -> pd.DataFrame:
 def by_stage(table: pd.DataFrame) -> pd.DataFrame:
     """The account summed per stage (the total row kept last)."""
     body = table[table["stage"] != "total"]
-    stages = body.groupby("stage").agg(jobs=("jobs", "sum"), cpu_s=("cpu_s", "sum"), wall_s=("wall_s", "sum"),
-                                       max_rss_mb=("max_rss_mb", "max"), startup_cpu_s=("startup_cpu_s", "sum"))
+    stages = body.groupby("stage").agg(jobs=("jobs", "sum"), cpu_s=("cpu_s", "sum"), wall_s=("wall_s", measured_sum),
+                                       max_rss_mb=("max_rss_mb", "max"), startup_cpu_s=("startup_cpu_s", measured_sum))
     stages["startup_share"] = stages["startup_cpu_s"] / stages["cpu_s"]
     stages["cpu_share"] = stages["cpu_s"] / body["cpu_s"].sum()
     return stages.sort_values("cpu_s", ascending=False).reset_index()

@@ -249,26 +249,19 @@ def check_resume(workdir, args, finished, interrupted):
     assert not leftovers, f"temporary files left behind: {leftovers}"
 
 
-def test_interrupted_run_keeps_finished_outputs(tmp_path, data_dir):
-    workdir = copy_workflow(tmp_path / "interrupt")
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "kill -9"])
+def test_stopped_run_keeps_finished_outputs(tmp_path, data_dir, stop):
+    """SIGINT lets Snakemake clean up; kill -9 of Snakemake and its job does not. Either way nothing
+    half-written is taken for done, and the same command resumes where the run stopped."""
+    workdir = copy_workflow(tmp_path / "stopped")
     args = ["--cores", "1", "--configfile", str(TINY), "--config", f"data_dir={data_dir}"]
     process, finished, running = start_until_second_job_runs(workdir, args)
-    os.killpg(process.pid, signal.SIGINT)
+    os.killpg(process.pid, stop)
     process.wait(timeout=120)
     assert not (workdir / running).exists()
-    check_resume(workdir, args, finished, running)
-
-
-def test_killed_run_keeps_finished_outputs(tmp_path, data_dir):
-    """kill -9 of Snakemake and its job: no clean-up runs, yet nothing half-written is taken for done."""
-    workdir = copy_workflow(tmp_path / "killed")
-    args = ["--cores", "1", "--configfile", str(TINY), "--config", f"data_dir={data_dir}"]
-    process, finished, running = start_until_second_job_runs(workdir, args)
-    os.killpg(process.pid, signal.SIGKILL)
-    process.wait(timeout=60)
-    assert not (workdir / running).exists()
-    # Snakemake's lock outlives a kill -9: the next run refuses and says how to recover.
-    refused = snakemake(workdir, *BASELINES, *args, check=False)
-    assert refused.returncode != 0 and "--unlock" in refused.stdout + refused.stderr
-    snakemake(workdir, *BASELINES, "--unlock", *args)
+    if stop == signal.SIGKILL:
+        # Snakemake's lock outlives a kill -9: the next run refuses and says how to recover.
+        refused = snakemake(workdir, *BASELINES, *args, check=False)
+        assert refused.returncode != 0 and "--unlock" in refused.stdout + refused.stderr
+        snakemake(workdir, *BASELINES, "--unlock", *args)
     check_resume(workdir, args, finished, running)

@@ -217,8 +217,11 @@ def start_until_second_job_runs(workdir, args):
     """Start two baseline jobs one at a time; return once the first has finished and the second is
     known to be running (its log exists: a job opens its log before importing TensorFlow, which alone
     takes seconds, so it is still running when the signal arrives)."""
+    # A shell that starts a command in the background (as a CI runner may) makes it ignore SIGINT, and
+    # the ignore is inherited: give Snakemake the default disposition so that it sees the interrupt.
     process = subprocess.Popen([SNAKEMAKE, *BASELINES, *args], cwd=workdir, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True)
+                               stderr=subprocess.DEVNULL, start_new_session=True,
+                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     logs = {target: workdir / target.replace("results/", "results/logs/").replace("/baseline/metrics.json", "/baseline.log")
             for target in BASELINES}
     deadline = time.monotonic() + 600

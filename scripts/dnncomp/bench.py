@@ -60,6 +60,7 @@ class Case:
 
     key: tuple
     prepare: Callable[[], Callable[[], None]]
+    actual_batch: int = 1  # the batch the runtime accepted (some .tflite kernels cannot resize)
     round_medians: list = field(default_factory=list)
     times: list = field(default_factory=list)
 
@@ -100,8 +101,7 @@ def tflite_case(key: tuple, blob: bytes, x: np.ndarray, batch: int, threads: int
         case.actual_batch = actual
         return interpreter.invoke
 
-    case = Case(key, prepare)
-    case.actual_batch = batch
+    case = Case(key, prepare, actual_batch=batch)
     return case
 
 
@@ -119,6 +119,4 @@ def keras_case(key: tuple, tf, model, x: np.ndarray, batch: int, device: str = "
                 fn(inputs).numpy()  # .numpy() waits for the device to finish
         return call
 
-    case = Case(key, prepare)
-    case.actual_batch = batch
-    return case
+    return Case(key, prepare, actual_batch=batch)

@@ -1,5 +1,7 @@
 # Config validation, the chain grammar, and the target helpers every other .smk file uses.
+import collections
 import functools
+import re
 import sys
 from pathlib import Path
 
@@ -132,6 +134,31 @@ def tflite_targets():
 def baseline_keras_targets():
     """Baselines (study models and distillation controls): the reference points for speedups."""
     return sorted(f"{c.path}/model.keras" for c in study_chains() if len(c.steps) == 1)
+
+
+def one_of(paths):
+    """A wildcard constraint matching exactly these values."""
+    return "|".join(re.escape(path) for path in sorted(paths))
+
+
+@functools.cache
+def post_training_batches(kind):
+    """The parents of `kind` steps (tflite, wq), grouped by the exact steps the config asks of each:
+    [(step tokens, parent chain wildcards)]. One rule per group and one job per parent writes all of a
+    parent's artefacts, each its own file and record: start-up (TensorFlow, data, model) is paid once
+    per parent, not once per artefact."""
+    by_parent = collections.defaultdict(set)
+    for chain in study_chains():
+        if chain.steps[-1].kind == kind:
+            by_parent[chain.parent.path.removeprefix(f"{C.RESULTS}/")].add(chain.steps[-1].token)
+    groups = collections.defaultdict(list)
+    for parent, tokens in by_parent.items():
+        groups[tuple(sorted(tokens))].append(parent)
+    return sorted(groups.items())
+
+
+def batch_outputs(tokens, name):
+    return [f"results/{{chain}}/{token}/{name}" for token in tokens]
 
 
 def family_dir(dataset, model, seed):

@@ -2,49 +2,65 @@
 # distilled), so prune -> quantize and distill -> quantize need no code of their own.
 
 
-rule tflite:
-    input:
-        unpack(parent_inputs),
-    output:
-        model="results/{chain}/tflite-{mode}/model.tflite",
-        metrics="results/{chain}/tflite-{mode}/metrics.json",
-    params:
-        evaluation=TFLITE_EVALUATION,
-        representative_samples=config["evaluation"]["representative_samples"],
-        dense_per_channel=technique("tflite")["dense_per_channel"],
-    log:
-        "results/logs/{chain}/tflite-{mode}.log",
-    benchmark:
-        "results/benchmarks/{chain}/tflite-{mode}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../envs/study.yaml"
-    script:
-        "../scripts/tflite.py"
+# Post-training steps run one job per parent model (see post_training_batches): rules tflite_batchN
+# and wq_batchN, one per distinct set of artefacts the config asks of a parent.
+for index, (tokens, parents) in enumerate(post_training_batches("tflite")):
+
+    rule:
+        name:
+            f"tflite_batch{index}"
+        input:
+            unpack(parent_inputs),
+        output:
+            models=batch_outputs(tokens, "model.tflite"),
+            metrics=batch_outputs(tokens, "metrics.json"),
+        wildcard_constraints:
+            chain=one_of(parents),
+        params:
+            steps=list(tokens),
+            evaluation=TFLITE_EVALUATION,
+            representative_samples=config["evaluation"]["representative_samples"],
+            dense_per_channel=technique("tflite")["dense_per_channel"],
+        log:
+            "results/logs/{chain}/tflite.log",
+        benchmark:
+            "results/benchmarks/{chain}/tflite.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        conda:
+            "../envs/study.yaml"
+        script:
+            "../scripts/tflite.py"
 
 
-rule wq:
-    input:
-        unpack(parent_inputs),
-    output:
-        metrics="results/{chain}/wq-b{bits}-{granularity}/metrics.json",
-    params:
-        evaluation=evaluation_params(),
-    log:
-        "results/logs/{chain}/wq-b{bits}-{granularity}.log",
-    benchmark:
-        "results/benchmarks/{chain}/wq-b{bits}-{granularity}.tsv"
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=20,
-    conda:
-        "../envs/study.yaml"
-    script:
-        "../scripts/wq.py"
+for index, (tokens, parents) in enumerate(post_training_batches("wq")):
+
+    rule:
+        name:
+            f"wq_batch{index}"
+        input:
+            unpack(parent_inputs),
+        output:
+            metrics=batch_outputs(tokens, "metrics.json"),
+        wildcard_constraints:
+            chain=one_of(parents),
+        params:
+            steps=list(tokens),
+            evaluation=evaluation_params(),
+        log:
+            "results/logs/{chain}/wq.log",
+        benchmark:
+            "results/benchmarks/{chain}/wq.tsv"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
+        conda:
+            "../envs/study.yaml"
+        script:
+            "../scripts/wq.py"
 
 
 rule qat:

@@ -1,4 +1,5 @@
-"""Rule tflite: post-training conversion of a Keras parent (fp32, fp16, dynamic-range or full int8)."""
+"""Rules tflite_batchN: post-training conversion of one Keras parent to each .tflite mode the config
+asks of it (fp32, fp16, dynamic-range or full int8, each optionally sparse): one file and record each."""
 from dnncomp import data
 from dnncomp.job import run
 from dnncomp.quantize import convert
@@ -8,12 +9,15 @@ from dnncomp.steps import Job
 
 def main(smk):
     job = Job(smk)
-    mode = smk.wildcards.mode
     model = job.load_parent()
+    counts = parameter_counts(model)
     sample = data.representative_sample(job.dataset, job.params["representative_samples"], job.chain.seed)
     dense_per_channel = job.params["dense_per_channel"]
-    blob = convert(job.tf, model, mode, representative=sample, dense_per_channel=dense_per_channel)
-    job.finish_tflite(blob, parameter_counts(model), extra={"mode": mode, "dense_per_channel": dense_per_channel})
+    for step, chain, (out_model, out_metrics) in job.batch((smk.output.models, smk.output.metrics)):
+        mode = step.params["mode"]
+        blob = convert(job.tf, model, mode, representative=sample, dense_per_channel=dense_per_channel)
+        job.finish_tflite(blob, counts, extra={"mode": mode, "dense_per_channel": dense_per_channel}, chain=chain,
+                          out_model=out_model, out_metrics=out_metrics)
 
 
 run(main, snakemake)  # noqa: F821

@@ -60,8 +60,8 @@ def test_thread_counts_expand_zero_to_the_job_threads():
 @pytest.mark.parametrize("path, rule", [
     ("results/benchmarks/mnist/lenet5/seed0/baseline.tsv", "baseline"),
     ("results/benchmarks/mnist/lenet5/seed0/baseline/prune-s0.90-block.tsv", "prune"),
-    ("results/benchmarks/mnist/lenet5/seed0/baseline/tflite-int8-sparse.tsv", "tflite"),
-    ("results/benchmarks/mnist/lenet5/seed0/baseline/wq-b4-channel.tsv", "wq"),
+    ("results/benchmarks/mnist/lenet5/seed0/baseline/tflite.tsv", "tflite"),
+    ("results/benchmarks/mnist/lenet5/seed0/baseline/prune-s0.90-block/wq.tsv", "wq"),
     ("results/benchmarks/mnist/lenet5/seed0/bench_cpu.tsv", "bench_family"),
     ("results/benchmarks/data/mnist.tsv", "prepare_data"),
     ("results/benchmarks/summarize.tsv", "summarize"),
@@ -86,7 +86,7 @@ def write_job(root, rel, wall, cpu, rss, startup=None, inner=None):
 def test_cost_account_sums_jobs_and_scales_the_measured_startup_share(tmp_path):
     write_job(tmp_path, "mnist/m/seed0/baseline", wall=20, cpu=22, rss=900, startup=5, inner=20)
     write_job(tmp_path, "mnist/m/seed1/baseline", wall=30, cpu=33, rss=1000, startup=5, inner=30)
-    write_job(tmp_path, "mnist/m/seed0/baseline/tflite-int8", wall=8, cpu=8, rss=500, startup=6, inner=8)
+    write_job(tmp_path, "mnist/m/seed0/baseline/tflite", wall=8, cpu=8, rss=500, startup=6, inner=8)
     write_job(tmp_path, "summarize", wall=1, cpu=1, rss=80)
     jobs = cost.job_benchmarks(tmp_path / "benchmarks", tmp_path / "logs")
     table = cost.account(jobs, scheduler_cpu_s=4.0).set_index("rule")

@@ -95,7 +95,9 @@ def scheduled_outputs(result) -> set:
 
 
 def scheduled_rules(result) -> set:
-    return set(re.findall(r"^(?:local)?rule (\w+):$", result.stdout, flags=re.M))
+    """Rule names, the post-training batches (tflite_batchN, wq_batchN) under their step kind."""
+    names = re.findall(r"^(?:local)?rule (\w+):$", result.stdout, flags=re.M)
+    return {re.sub(r"_batch\d+$", "", name) for name in names}
 
 
 AGGREGATES = {"summarize", "figures", "tables", "cost_account", "html_report", "all"}

@@ -13,10 +13,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .chain import parse_step
+from .chain import STEP_FORMATS, parse_step
 from .runtime import JOB_COST_PREFIX
 
-# rule -> stage. Step kinds are rules of the same name (tflite, prune, ...).
+# rule -> stage. Step kinds are rules of the same name (prune, ...); the post-training batches
+# (tflite_batchN, wq_batchN) are accounted under their step kind.
 STAGES = {
     "prepare_data": "data",
     "baseline": "training", "prune": "training", "cluster": "training", "qat": "training", "distill": "training",
@@ -34,13 +35,15 @@ COLUMNS = ["stage", "rule", "jobs", "cpu_s", "wall_s", "max_rss_mb", "startup_cp
 
 def rule_of(path) -> str:
     """The rule that wrote a benchmark file or record, from its name: results/benchmarks/.../prune-s0.90-block.tsv,
-    results/data/... -> prepare_data, .../tflite-int8/metrics.json -> tflite."""
+    results/data/... -> prepare_data, .../baseline/tflite.tsv (a post-training batch) -> tflite."""
     path = Path(path)
     if path.parent.name == "data" and path.suffix == ".tsv":
         return "prepare_data"
     name = path.stem
     if name in NAMED_FILES:
         return NAMED_FILES[name]
+    if name in STEP_FORMATS:
+        return name
     try:
         return parse_step(name).kind
     except ValueError:

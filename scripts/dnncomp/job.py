@@ -4,9 +4,7 @@ from __future__ import annotations
 import json
 import sys
 import traceback
-from pathlib import Path
 
-from .chain import parse_chain
 from .data import DataError
 from .models import ModelSpecError
 
@@ -31,7 +29,3 @@ def run(main, snakemake) -> None:
         print(f"\nERROR in rule {snakemake.rule}: {err}", file=sys.stderr)
         sys.exit(1)
 
-
-def chain_of(output_path) -> object:
-    """The Chain that an output file's directory names."""
-    return parse_chain(str(Path(output_path).parent))

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 from . import data
+from .chain import Chain, parse_chain, parse_step
 from .evaluate import accuracy, keras_logits, make_interpreter, tflite_logits
 from .io import atomic_path, read_json, write_bytes, write_json
 from .records import make_record
@@ -16,7 +17,6 @@ class Job:
     """One rule invocation: its chain, dataset, TensorFlow modules and evaluation settings."""
 
     def __init__(self, snakemake, seed: int | None = None):
-        from .job import chain_of
         from .runtime import CLOCK, init_tf
 
         self.smk = snakemake
@@ -45,8 +45,17 @@ class Job:
         CLOCK.ready()
         return model
 
-    def record(self, **kwargs):
-        return make_record(self.chain, parent=self.parent, flag_margin=self.flag_margin, params=self.params, **kwargs)
+    def record(self, chain=None, **kwargs):
+        """A record of this job's artefact, or of `chain`'s in a job that writes several (post-training
+        batches). Its params are the job's, less the list of sibling steps."""
+        params = {key: value for key, value in self.params.items() if key != "steps"}
+        return make_record(chain or self.chain, parent=self.parent, flag_margin=self.flag_margin, params=params,
+                           **kwargs)
+
+    def batch(self, outputs):
+        """(step, chain, output paths) for each artefact of a post-training batch, in params order."""
+        for token, *paths in zip(self.params["steps"], *outputs):
+            yield parse_step(token), chain_of(paths[-1]), paths
 
     def finish_keras(self, model, extra: dict | None = None) -> dict:
         out_model, out_metrics = self.smk.output.model, self.smk.output.metrics
@@ -60,16 +69,18 @@ class Job:
         print(f"{self.chain.label}: test accuracy {acc:.4f}")
         return record
 
-    def finish_tflite(self, blob: bytes, counts: dict, extra: dict | None = None) -> dict:
-        out_model, out_metrics = self.smk.output.model, self.smk.output.metrics
+    def finish_tflite(self, blob: bytes, counts: dict, extra: dict | None = None, chain=None,
+                      out_model=None, out_metrics=None) -> dict:
+        chain = chain or self.chain
+        out_model, out_metrics = out_model or self.smk.output.model, out_metrics or self.smk.output.metrics
         write_bytes(blob, out_model)
-        record = tflite_record(self, blob, out_model, counts, extra)
+        record = tflite_record(self, blob, out_model, counts, extra, chain)
         write_json(record, out_metrics)
-        print(f"{self.chain.label}: test accuracy {record['accuracy']:.4f}, {len(blob)} bytes")
+        print(f"{chain.label}: test accuracy {record['accuracy']:.4f}, {len(blob)} bytes")
         return record
 
 
-def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dict | None) -> dict:
+def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dict | None, chain=None) -> dict:
     """Evaluate a .tflite through LiteRT under every configured resolver (the benchmark uses the same ones).
 
     The first resolver's accuracy is the artefact's. Another resolver that disagrees by more than the
@@ -92,7 +103,7 @@ def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dic
         by_resolver[resolver] = accuracy(tflite_logits(interpreter, x), y)
     runtime = {"engine": "litert", "resolver": primary, "resolvers": list(by_resolver), "refused": refused,
                "input_dtype": input_dtype}
-    record = job.record(artefact=artefact, fmt="tflite", accuracy=by_resolver[primary], sizes=compressed_sizes(blob),
+    record = job.record(chain=chain, artefact=artefact, fmt="tflite", accuracy=by_resolver[primary], sizes=compressed_sizes(blob),
                         content_sha256=hashlib.sha256(blob).hexdigest(),
                         counts=counts, runtime=runtime, extra={**(extra or {}), "accuracy_by_resolver": by_resolver})
     for resolver, acc in by_resolver.items():
@@ -102,6 +113,11 @@ def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dic
                 f"resolver '{resolver}' gives accuracy {acc:.4f}, {(by_resolver[primary] - acc) * 100:.1f} pt below "
                 f"'{primary}' ({by_resolver[primary]:.4f}): do not deploy it with that resolver")]))
     return record
+
+
+def chain_of(output_path) -> Chain:
+    """The Chain that an output file's directory names."""
+    return parse_chain(str(Path(output_path).parent))
 
 
 def weights_sha256(model) -> str:

@@ -11,6 +11,11 @@ def resolve_hparams(training: dict, dataset: str, model: str) -> dict:
     return hp
 
 
+# Training steps per call into the compiled graph: fewer Python round trips per epoch (about a fifth
+# of an epoch's CPU on these small models), the same batches in the same order, bit-identical weights.
+STEPS_PER_EXECUTION = 32
+
+
 def accuracy_metric(keras):
     return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
@@ -19,11 +24,13 @@ def fit(keras, model, train: tuple, val: tuple, hp: dict, loss=None, metrics=Non
     """Adam on (x, y) arrays; early stopping on validation accuracy restores the best epoch's weights.
 
     Fine-tuning steps that change the model during training (pruning masks, clustering) pass
-    early_stopping=False: restoring an earlier epoch would undo their schedule.
+    early_stopping=False: restoring an earlier epoch would undo their schedule. `callbacks` are
+    per-step callbacks (TFMOT's pruning step counter): they need one step per graph call.
     """
     loss = loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(optimizer=keras.optimizers.Adam(hp["learning_rate"]), loss=loss,
-                  metrics=metrics or [accuracy_metric(keras)])
+                  metrics=metrics or [accuracy_metric(keras)],
+                  steps_per_execution=1 if callbacks else STEPS_PER_EXECUTION)
     cbs = list(callbacks)
     if early_stopping and hp.get("reduce_lr_patience"):
         # Smaller steps once validation accuracy stalls: the last few tenths of a point.

@@ -22,6 +22,7 @@ rule baseline:
         "results/logs/{dataset}/{model}/seed{seed}/baseline.log",
     benchmark:
         "results/benchmarks/{dataset}/{model}/seed{seed}/baseline.tsv"
+    priority: PRIORITY["baseline"]
     threads: threads_for_training()
     resources:
         mem_mb=2000,

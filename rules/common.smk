@@ -242,6 +242,12 @@ def teacher_of(wildcards):
     return f"results/{wildcards.chain}/teacher_logits.npz"
 
 
+# Scheduling: the rules that start long chains (baseline > prune > cluster > tflite > benchmark) go
+# before the leaves (students, QAT, conversions), so the study does not end on one core waiting for a
+# late chain. Higher runs first among jobs that are ready; a rule not listed has priority 0.
+PRIORITY = {"baseline": 30, "prune": 20, "cluster": 10, "teacher_logits": 10}
+
+
 # A job's params hold only the settings that shape its output: Snakemake reruns a job whose params
 # change, so adding a sparsity level, a resolver or a GPU batch size must not touch the other jobs.
 

@@ -11,6 +11,7 @@ rule teacher_logits:
         "results/logs/{chain}/teacher_logits.log",
     benchmark:
         "results/benchmarks/{chain}/teacher_logits.tsv"
+    priority: PRIORITY["teacher_logits"]
     threads: 1
     resources:
         mem_mb=2000,

@@ -15,6 +15,7 @@ rule prune:
         "results/logs/{chain}/prune-s{sparsity}-{structure}.log",
     benchmark:
         "results/benchmarks/{chain}/prune-s{sparsity}-{structure}.tsv"
+    priority: PRIORITY["prune"]
     threads: threads_for_training()
     resources:
         mem_mb=2000,
@@ -38,6 +39,7 @@ rule cluster:
         "results/logs/{chain}/cluster-c{clusters}.log",
     benchmark:
         "results/benchmarks/{chain}/cluster-c{clusters}.tsv"
+    priority: PRIORITY["cluster"]
     threads: threads_for_training()
     resources:
         mem_mb=2000,

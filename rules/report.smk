@@ -19,6 +19,8 @@ rule summarize:
     output:
         summary=report("results/summary.csv", caption="../report/summary.rst", category="Overview",
                        labels={"table": "summary of every artefact"}),
+        over_seeds=report("results/summary_over_seeds.csv", caption="../report/summary_over_seeds.rst",
+                          category="Overview", labels={"table": "every configuration over seeds"}),
     log:
         "results/logs/summarize.log",
     benchmark:

@@ -1,5 +1,6 @@
-"""Rule summarize: join every metrics and benchmark record into results/summary.csv."""
-from dnncomp import summary
+"""Rule summarize: join every metrics and benchmark record into results/summary.csv (one row per
+artefact and seed), and group it over seeds into results/summary_over_seeds.csv."""
+from dnncomp import stats, summary
 from dnncomp.job import run
 
 
@@ -8,6 +9,7 @@ def main(smk):
     tflite_benches, keras_benches = summary.bench_rows(smk.input.benches)
     frame = summary.summarize(records, tflite_benches, keras_benches)
     summary.write_csv(frame, smk.output.summary)
+    summary.write_csv(stats.over_seeds(frame), smk.output.over_seeds)
     print(f"{len(frame)} artefacts, {int(frame['flagged'].sum())} flagged")
 
 

@@ -110,3 +110,24 @@ def test_log_without_a_cost_line_counts_no_startup(tmp_path):
     log.write_text("Traceback ...\nERROR in rule x\n")
     assert cost.job_cost_from_log(log) is None
     assert cost.job_cost_from_log(tmp_path / "missing.log") is None
+
+
+def family_record(speedups):
+    entries = [{"chain": family.FP32_REFERENCE, "results": [{"resolver": "builtin", "threads": 1, "batch": 1,
+                                                             "speedup_vs_fp32_tflite": {"median": 1.0}}]}]
+    for chain, value in speedups.items():
+        entries.append({"chain": chain, "results": [{"resolver": "builtin", "threads": 1, "batch": 1,
+                                                     "speedup_vs_fp32_tflite": {"median": value}}]})
+    return {"artefacts": entries}
+
+
+def test_agreement_of_two_benchmark_runs():
+    first = family_record({"a": 2.0, "b": 4.0, "c": 1.0, "d": 5.0})
+    second = family_record({"a": 2.1, "b": 4.0, "c": 1.2, "e": 3.0})   # +5 %, 0 %, +20 %; d and e unmatched
+    out = family.agreement(first, second)
+    assert out["cases"] == 3
+    assert out["median_rel_diff"] == pytest.approx(0.05)
+    assert out["max_rel_diff"] == pytest.approx(0.20)
+    assert out["share_within_10pct"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="share no"):
+        family.agreement(first, family_record({"z": 1.0}))

@@ -121,7 +121,8 @@ def test_anchor_table_sets_ours_beside_the_survey(records):
     frame = summary.summarize(summary.load_records(paths), *summary.bench_rows(benches))
     table = html.anchors_table(frame, html.load_anchors(ANCHORS), {"lenet5": "lenet5"})
     row = table[table["claim"].str.startswith("int8")].iloc[0]
-    assert "4.00x smaller" in row["measured here"] and "2.00x batch-1 speed" in row["measured here"]
+    assert "4.00x (n = 1) smaller" in row["measured here"] and "batch-1 speed 2.00x (n = 1)" in row["measured here"]
+    assert "not judged (n = 1)" in row["measured here"]
     assert set(table["source"]) <= set(html.load_anchors(ANCHORS)["sources"])
 
 
@@ -145,3 +146,47 @@ def test_every_configured_model_has_the_anchors_the_report_expects():
         for dataset in config["study"]["datasets"]:
             assert reference in claims["prune_quantize"]["target"][dataset], f"no prune->quantize anchor: {dataset}/{reference}"
             assert dataset in claims["pruning"]["tolerance_pt"]
+
+
+def seeded(rows):
+    """Summary rows for seeds 0..k-1 of a baseline, its int8 file and a pruned int8 file."""
+    out = []
+    for seed, (base, int8, pruned) in enumerate(rows):
+        root = {"dataset": "mnist", "model": "lenet5", "seed": seed, "distill_seed": np.nan, "student": None}
+        out += [{**root, "chain": "baseline", "technique": "baseline", "accuracy": base, "parent_accuracy": np.nan},
+                {**root, "chain": "baseline/tflite-int8", "technique": "tflite", "accuracy": int8, "parent_accuracy": base,
+                 "compression_vs_fp32": 4.0},
+                {**root, "chain": "baseline/prune-s0.95-unstructured/tflite-int8-sparse", "technique": "prune>tflite",
+                 "accuracy": pruned, "parent_accuracy": pruned + 0.001, "gzip_compression_vs_fp32_gzip": 36.0 + seed}]
+    frame = pd.DataFrame(out)
+    frame["accuracy_vs_baseline_pt"] = (frame["accuracy"] - frame.groupby("seed")["accuracy"].transform("first")) * 100
+    return frame
+
+
+def test_claims_are_judged_on_the_paired_interval():
+    anchors = html.load_anchors(ANCHORS)
+    # pruned losses 0.9, 1.0, 1.1 pt: interval [0.75, 1.25] is not within 1 pt, though two seeds are
+    frame = seeded([(0.990, 0.989, 0.981), (0.980, 0.979, 0.970), (0.985, 0.984, 0.974)])
+    table = html.anchors_table(frame, anchors, {"lenet5": "lenet5"}).set_index("claim")
+    combined = table.loc["prune -> quantize 35x smaller (best within 1 pt)", "measured here"]
+    assert "does not hold" in combined
+    int8 = table[table.index.str.startswith("int8")].iloc[0]["measured here"]
+    assert "-0.10 pt [-0.10, -0.10] (n = 3)" in int8 and "holds" in int8
+    # losses 0.2, 0.3, 0.25: the whole interval is within 1 pt, and 37x >= 35x
+    frame = seeded([(0.990, 0.989, 0.988), (0.980, 0.979, 0.977), (0.985, 0.984, 0.9825)])
+    combined = html.anchors_table(frame, anchors, {"lenet5": "lenet5"}).set_index("claim").loc[
+        "prune -> quantize 35x smaller (best within 1 pt)", "measured here"]
+    assert combined.endswith(": holds") and "37.0x [" in combined and "(n = 3)" in combined
+
+
+def test_distillation_verdict_is_a_paired_test_over_seeds():
+    rows = []
+    for seed, (student, control) in enumerate([(0.970, 0.965), (0.972, 0.966), (0.969, 0.965)]):
+        rows.append({"dataset": "mnist", "model": "lenet5", "technique": "distill", "student": "mlp32", "temperature": 4.0,
+                     "alpha": 0.1, "distill_seed": seed, "seed": 0, "accuracy": student})
+        rows.append({"dataset": "mnist", "model": "mlp32", "technique": "baseline", "student": None, "temperature": np.nan,
+                     "alpha": np.nan, "distill_seed": np.nan, "seed": seed, "accuracy": control})
+    text = html.distillation_rows(pd.DataFrame(rows), html.load_anchors(ANCHORS)["claims"]["distillation"])[0]["measured here"]
+    # gains 0.5, 0.6, 0.4 pt: mean 0.5, sd 0.1, d_z 5; t = 8.66 with 2 df, p = 0.013
+    assert "paired gain +0.50 pt" in text and "(n = 3)" in text and "d_z = 5.00" in text
+    assert "p = 0.0131" in text and text.endswith("beats its control")

@@ -31,6 +31,19 @@ def test_every_record_is_summarized(study):
     assert len(summary[(summary["model"] == "mlp32") & (summary["chain"] == "baseline")]) == 2
 
 
+
+def test_configurations_are_summarized_over_seeds(study):
+    workdir, _ = study
+    over = pd.read_csv(workdir / "results" / "summary_over_seeds.csv").set_index(["model", "configuration"])
+    # The two student seeds are repetitions of one configuration; the teacher ran one seed.
+    student = over.loc[("lenet5", "baseline/distill-mlp32-T4-a0.1/tflite-int8")]
+    assert student["n"] == 2 and student["accuracy_ci_low"] <= student["accuracy_mean"] <= student["accuracy_ci_high"]
+    teacher = over.loc[("lenet5", "baseline")]
+    assert teacher["n"] == 1 and pd.isna(teacher["accuracy_ci_low"])
+    page = (workdir / "results" / "report.html").read_text()
+    assert "Configurations over seeds" in page and "(n = 2)" in page
+
+
 def test_records_describe_real_artefacts(study):
     workdir, _ = study
     for path in (workdir / "results").rglob("metrics.json"):
@@ -118,7 +131,7 @@ def test_adding_a_sweep_point_schedules_only_new_jobs(study, tmp_path):
     result = dry_run_with(study, tmp_path, "techniques: {prune: {sparsities: [0.9, 0.95]}}\n"
                                            "benchmark: {gpu_batch_sizes: [1, 128]}\n")
     scheduled = scheduled_outputs(result)
-    aggregates = {"results/summary.csv", "results/report.html", "results/bench_gpu.json",
+    aggregates = {"results/summary.csv", "results/summary_over_seeds.csv", "results/report.html", "results/bench_gpu.json",
                   "results/mnist/lenet300_100/seed0/bench_cpu.json"}
     unexpected = sorted(p for p in scheduled if "prune-s0.95-" not in p and p not in aggregates
                         and not p.startswith(("results/figures/", "results/tables/")))
@@ -132,6 +145,14 @@ def test_adding_a_resolver_reruns_only_tflite_evaluations_and_benchmarks(study, 
     rules = scheduled_rules(result)
     assert "tflite" in rules and "bench_family" in rules
     assert rules <= {"tflite", "qat", "bench_family"} | AGGREGATES, f"rerun without cause: {rules}"
+
+
+def test_adding_a_mode_reruns_only_its_parents_conversion_jobs(study, tmp_path):
+    """A parent's .tflite files come from one job: a new mode reruns that job (and the benchmarks), no training."""
+    result = dry_run_with(study, tmp_path, "techniques: {tflite: {modes: [fp32, int8, fp16]}}\n")
+    scheduled = scheduled_outputs(result)
+    assert "results/mnist/lenet5/seed0/baseline/tflite-fp16/model.tflite" in scheduled
+    assert scheduled_rules(result) <= {"tflite", "bench_family"} | AGGREGATES
 
 
 TRAINING_TARGETS = {

@@ -4,6 +4,8 @@ rounds. Speedups are per-round ratios against the family's own float32 .tflite (
 threads and batch) and against the Keras baseline."""
 from __future__ import annotations
 
+import numpy as np
+
 from .bench import case_stats, keras_case, ratio_stats, run_rounds, tflite_case
 
 FP32_REFERENCE = "baseline/tflite-fp32"
@@ -60,3 +62,46 @@ def measure(tf, keras_model, keras_path: str | None, artefacts: list, x, cfg: di
     for case in cases:
         entries[case.key[0]]["results"].append(result_row(case, by_key, job_threads))
     return list(entries.values())
+
+
+def speedups(record: dict, name: str = "speedup_vs_fp32_tflite") -> dict:
+    """(chain, resolver, threads, batch) -> median speedup, from a family record; the reference's own
+    ratio (1 by construction) is left out."""
+    out = {}
+    for entry in record["artefacts"]:
+        if entry["chain"] == FP32_REFERENCE:
+            continue
+        for r in entry["results"]:
+            if name in r:
+                out[(entry["chain"], r["resolver"], r["threads"], r["batch"])] = r[name]["median"]
+    return out
+
+
+def agreement(first: dict, second: dict) -> dict:
+    """How well two runs of one family's benchmark agree: the relative differences of their speedups,
+    |b - a| / a over the cases both measured. Repeatable timings have a small median and few outliers."""
+    a, b = speedups(first), speedups(second)
+    common = sorted(set(a) & set(b))
+    if not common:
+        raise ValueError("the two benchmark records share no measured speedup")
+    diffs = np.array([abs(b[k] - a[k]) / a[k] for k in common])
+    return {"cases": len(common), "median_rel_diff": float(np.median(diffs)),
+            "p90_rel_diff": float(np.percentile(diffs, 90)), "max_rel_diff": float(diffs.max()),
+            "share_within_5pct": float(np.mean(diffs <= 0.05)), "share_within_10pct": float(np.mean(diffs <= 0.10))}
+
+
+def main(argv=None) -> None:
+    """python -m dnncomp.family FIRST.json SECOND.json: agreement of two runs of one family benchmark."""
+    import argparse
+    import json
+
+    parser = argparse.ArgumentParser(description=main.__doc__)
+    parser.add_argument("first")
+    parser.add_argument("second")
+    args = parser.parse_args(argv)
+    records = [json.loads(open(path).read()) for path in (args.first, args.second)]
+    print(json.dumps(agreement(*records), indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -5,6 +5,7 @@ import numpy as np
 import pandas as pd
 
 from .plots import plt, save
+from .stats import configuration, interval
 
 KB = 1024.0
 
@@ -41,8 +42,23 @@ def finish(fig, axes, path, title: str) -> None:
     save(fig, path)
 
 
-def mean_over_seeds(frame: pd.DataFrame, keys: list, value: str = "accuracy") -> pd.DataFrame:
-    return frame.groupby(keys, dropna=False)[value].agg(["mean", "std", "count"]).reset_index()
+SPREAD = "mean over seeds; error bars: 95 % t-interval where n >= 2"
+
+
+def seed_stats(group: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
+    """Per value of x: the mean of y over seeds and the two half-widths of its 95 % interval (0 for one seed)."""
+    rows = []
+    for value, sub in group.groupby(x):
+        ci = interval(sub[y])
+        rows.append((value, ci["mean"], ci["mean"] - ci["ci_low"], ci["ci_high"] - ci["mean"], ci["n"]))
+    out = pd.DataFrame(rows, columns=[x, "mean", "below", "above", "n"])
+    return out.fillna({"below": 0.0, "above": 0.0}).sort_values(x)
+
+
+def plot_mean(ax, group: pd.DataFrame, x: str, y: str, scale: float = 1.0, fmt: str = "o-", label=None):
+    points = seed_stats(group, x, y)
+    ax.errorbar(points[x], points["mean"] * scale, yerr=[points["below"] * scale, points["above"] * scale],
+                fmt=fmt, capsize=3, label=label)
 
 
 # ----------------------------------------------------------------------------- quantization
@@ -52,15 +68,19 @@ def ptq_modes(frame, path):
     if ptq.empty:
         return empty(path, "No post-training quantization in this config (chain 'baseline > tflite').")
     fig, axes = grid(2, ncols=2, size=(6.5, 3.4))
-    table = mean_over_seeds(ptq, ["dataset", "model", "mode"])
-    sizes = ptq.groupby(["dataset", "model", "mode"])["size_bytes"].median().unstack("mode") / KB
+    keys = ["dataset", "model", "mode"]
+    table = pd.DataFrame([{**dict(zip(keys, key)), **interval(group["accuracy"] * 100)}
+                          for key, group in ptq.groupby(keys)])
+    table["half_width"] = ((table["ci_high"] - table["ci_low"]) / 2).fillna(0.0)
+    sizes = ptq.groupby(keys)["size_bytes"].median().unstack("mode") / KB
     sizes.plot.bar(ax=axes[0], logy=True, rot=20)
     axes[0].set(ylabel="file size (KiB, log)", xlabel="")
-    table.pivot_table(index=["dataset", "model"], columns="mode", values="mean").mul(100).plot.bar(ax=axes[1], rot=20)
+    means = table.pivot_table(index=["dataset", "model"], columns="mode", values="mean")
+    errors = table.pivot_table(index=["dataset", "model"], columns="mode", values="half_width")
+    means.plot.bar(ax=axes[1], rot=20, yerr=errors, capsize=2)
     axes[1].set(ylabel="test accuracy (%)", xlabel="")
-    low = table["mean"].min() * 100
-    axes[1].set_ylim(max(0, low - 5), 100)
-    finish(fig, axes, path, "Post-training quantization: size and accuracy of each .tflite mode")
+    axes[1].set_ylim(max(0, table["mean"].min() - 5), 100)
+    finish(fig, axes, path, f"Post-training quantization: size and accuracy of each .tflite mode; accuracy {SPREAD}")
 
 
 def bits(frame, path):
@@ -69,14 +89,14 @@ def bits(frame, path):
         return empty(path, "No bit-width sweep or QAT in this config (chains 'baseline > wq', 'baseline > qat').")
     fig, axes = grid(2, ncols=2, size=(6.5, 3.6))
     for (dataset, model, technique), group in sweep.groupby(["dataset", "model", "technique"]):
-        group = group.sort_values("bits")
         label = f"{dataset}/{model} {'QAT' if technique == 'qat' else 'post-training'}"
         style = "o-" if technique == "qat" else "s--"
-        axes[0].plot(group["bits"], group["accuracy"] * 100, style, label=label)
-        axes[1].plot(group["bits"], group["size_bytes"] / KB, style, label=label)
+        plot_mean(axes[0], group, "bits", "accuracy", 100, style, label)
+        plot_mean(axes[1], group, "bits", "size_bytes", 1 / KB, style, label)
     axes[0].set(xlabel="weight bits", ylabel="test accuracy (%)")
     axes[1].set(xlabel="weight bits", ylabel="size (KiB, log)", yscale="log")
-    finish(fig, axes, path, "Accuracy and size vs weight bit-width (post-training sizes are computed, QAT sizes are .tflite files)")
+    finish(fig, axes, path, "Accuracy and size vs weight bit-width (post-training sizes are computed, QAT sizes are "
+           f".tflite files); {SPREAD}")
 
 
 # ----------------------------------------------------------------------------- pruning
@@ -88,18 +108,16 @@ def pruning(frame, path):
     sparse = frame[(frame["technique"] == "prune>tflite") & (frame["mode"] == "fp32-sparse")]
     fig, axes = grid(3, ncols=3, size=(4.6, 3.4))
     for (dataset, model, structure), group in pruned.groupby(["dataset", "model", "structure"]):
-        group = group.sort_values("sparsity")
         label = f"{dataset}/{model} {structure}"
-        axes[0].plot(group["sparsity"], group["accuracy"] * 100, "o-", label=label)
-        axes[2].plot(group["sparsity"], group["nonzero_params"], "o-", label=label)
+        plot_mean(axes[0], group, "sparsity", "accuracy", 100, label=label)
+        plot_mean(axes[2], group, "sparsity", "nonzero_params", label=label)
         files = sparse[(sparse["dataset"] == dataset) & (sparse["model"] == model) & (sparse["structure"] == structure)]
         if not files.empty:
-            files = files.sort_values("sparsity")
-            axes[1].plot(files["sparsity"], files["size_bytes"] / KB, "o-", label=label)
+            plot_mean(axes[1], files, "sparsity", "size_bytes", 1 / KB, label=label)
     axes[0].set(xlabel="target sparsity", ylabel="test accuracy (%)")
     axes[1].set(xlabel="target sparsity", ylabel="fp32 sparse .tflite (KiB, log)", yscale="log")
     axes[2].set(xlabel="target sparsity", ylabel="non-zero parameters (log)", yscale="log")
-    finish(fig, axes, path, "Pruning: accuracy, sparse-encoded size and parameters vs sparsity")
+    finish(fig, axes, path, f"Pruning: accuracy, sparse-encoded size and parameters vs sparsity; {SPREAD}")
 
 
 def prune_quantize(frame, path):
@@ -111,10 +129,9 @@ def prune_quantize(frame, path):
     for ax, (dataset, model) in zip(axes, keys):
         group = chains[(chains["dataset"] == dataset) & (chains["model"] == model)]
         for (technique, mode, structure), line in group.groupby(["technique", "mode", "structure"], dropna=False):
-            line = line.sort_values("sparsity")
-            ax.plot(line["sparsity"], line["gzip_compression_vs_fp32_gzip"], "o-", label=f"{technique} {mode} {structure}")
+            plot_mean(ax, line, "sparsity", "gzip_compression_vs_fp32_gzip", label=f"{technique} {mode} {structure}")
         ax.set(title=f"{dataset} / {model}", xlabel="target sparsity", ylabel="x smaller (gzip vs fp32 gzip)")
-    finish(fig, axes, path, "Prune -> quantize: compression of the shipped bytes (gzip) vs the float32 .tflite")
+    finish(fig, axes, path, f"Prune -> quantize: compression of the shipped bytes (gzip) vs the float32 .tflite; {SPREAD}")
 
 
 # ----------------------------------------------------------------------------- distillation
@@ -128,16 +145,16 @@ def distill_temperature(frame, path):
     for ax, (dataset, student) in zip(axes, keys):
         group = distilled[(distilled["dataset"] == dataset) & (distilled["student"] == student)]
         for (teacher, alpha), line in group.groupby(["model", "alpha"]):
-            stats = mean_over_seeds(line, ["temperature"]).sort_values("temperature")
-            ax.errorbar(stats["temperature"], stats["mean"] * 100, yerr=stats["std"].fillna(0) * 100, fmt="o-",
-                        capsize=3, label=f"distilled from {teacher}, alpha {alpha:g}")
+            plot_mean(ax, line, "temperature", "accuracy", 100, label=f"distilled from {teacher}, alpha {alpha:g}")
         control = frame[(frame["dataset"] == dataset) & (frame["model"] == student) & (frame["technique"] == "baseline")]
         if not control.empty:
-            mean, std = control["accuracy"].mean() * 100, control["accuracy"].std() * 100 if len(control) > 1 else 0
-            ax.axhline(mean, color="k", lw=1, label=f"from scratch (n={len(control)})")
-            ax.axhspan(mean - std, mean + std, color="k", alpha=0.12)
+            ci = interval(control["accuracy"] * 100)
+            ax.axhline(ci["mean"], color="k", lw=1, label=f"from scratch (n={ci['n']})")
+            if ci["n"] >= 2:
+                ax.axhspan(ci["ci_low"], ci["ci_high"], color="k", alpha=0.12)
         ax.set(title=f"{dataset}: student {student}", xlabel="temperature T", ylabel="test accuracy (%)", xscale="log")
-    finish(fig, axes, path, "Distillation: student accuracy vs temperature (mean +/- std over seeds), from-scratch control in grey")
+    finish(fig, axes, path, f"Distillation: student accuracy vs temperature ({SPREAD}); from-scratch control and "
+           "its interval in grey")
 
 
 def distill_sizes(frame, path):
@@ -170,6 +187,17 @@ def pareto_front(points: pd.DataFrame, x: str) -> pd.DataFrame:
     return points.loc[keep]
 
 
+def configuration_means(points: pd.DataFrame, x: str) -> pd.DataFrame:
+    """One point per configuration: mean x and mean accuracy over seeds, with the accuracy interval."""
+    rows = []
+    for name, sub in points.groupby(points["chain"].map(configuration)):
+        ci = interval(sub["accuracy"])
+        rows.append({"configuration": name, "technique": sub["technique"].iloc[0], x: sub[x].mean(),
+                     "accuracy": ci["mean"], "below": ci["mean"] - ci["ci_low"], "above": ci["ci_high"] - ci["mean"]})
+    return pd.DataFrame(rows, columns=["configuration", "technique", x, "accuracy", "below", "above"]).fillna(
+        {"below": 0.0, "above": 0.0})
+
+
 def pareto(frame, path):
     files = frame[(frame["format"] == "tflite") & frame["gzip_bytes"].notna()]
     if files.empty:
@@ -184,15 +212,17 @@ def pareto(frame, path):
             if x == "latency_b1_t1_us" and not has_latency:
                 continue
             ax = next(panels)
-            points = group[group[x].notna()]
+            points = configuration_means(group[group[x].notna()], x)
             for technique, sub in points.groupby("technique"):
-                ax.scatter(sub[x], sub["accuracy"] * 100, s=14, label=technique)
+                ax.errorbar(sub[x], sub["accuracy"] * 100, yerr=[sub["below"] * 100, sub["above"] * 100], fmt="o",
+                            ms=3.5, capsize=2, label=technique)
             front = pareto_front(points, x)
             ax.plot(front[x], front["accuracy"] * 100, "k-", lw=1)
             low = np.percentile(points["accuracy"], 10) * 100 if len(points) else 0
             ax.set(title=f"{dataset} / {model}", xlabel=label, ylabel="test accuracy (%)", xscale="log",
                    ylim=(max(0, low - 2), None))
-    finish(fig, axes, path, "Pareto fronts across all chains: accuracy vs shipped size and vs latency")
+    finish(fig, axes, path, f"Pareto fronts across all chains, from configuration means: accuracy vs shipped size and "
+           f"vs latency; {SPREAD}")
 
 
 def speedups(frame, path):

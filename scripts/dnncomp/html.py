@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from . import stats
 from .io import atomic_path
 
 COST_SECTION = "Cost of the study"
@@ -57,7 +58,7 @@ def fmt(value, digits=4) -> str:
 
 
 def table(frame: pd.DataFrame, left=("dataset", "model", "chain", "claim", "source", "measured here", "artefact",
-                                    "stage", "rule")) -> str:
+                                    "stage", "rule", "configuration")) -> str:
     head = "".join(f'<th class="{"l" if c in left else ""}">{_html.escape(str(c))}</th>' for c in frame.columns)
     rows = []
     for _, row in frame.iterrows():
@@ -77,64 +78,96 @@ def references(config: dict) -> dict:
     return {name: spec.get("reference") for name, spec in config["architectures"].items()}
 
 
-def best_within(frame: pd.DataFrame, mask, tolerance_pt: float, ratio: str = "gzip_compression_vs_fp32_gzip"):
-    """The artefact with the highest `ratio` among those within tolerance of their baseline."""
-    pool = frame[mask & (frame["accuracy_vs_baseline_pt"] >= -tolerance_pt) & frame[ratio].notna()]
-    return None if pool.empty else pool.loc[pool[ratio].idxmax()]
+RATIO = "gzip_compression_vs_fp32_gzip"
+VERDICT = {True: "holds", False: "does not hold", None: "not judged (n = 1)"}
 
 
-def describe(row, ratio: str) -> str:
-    if row is None:
-        return "no artefact in this run meets the accuracy tolerance"
-    return (f"{row[ratio]:.1f}x ({row['chain']}), accuracy {row['accuracy'] * 100:.2f} % "
-            f"({row['accuracy_vs_baseline_pt']:+.2f} pt)")
+def stat_text(row, metric: str, scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
+    """'mean [95 % interval] (n = k)' of a metric of an over-seeds row; no interval for one seed."""
+    n, mean = int(row[f"{metric}_n"]), row[f"{metric}_mean"] * scale
+    low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+    if pd.isna(low):
+        return f"{mean:.{digits}f}{unit} (n = {n})"
+    low, high = sorted((low * scale, high * scale))
+    return f"{mean:.{digits}f}{unit} [{low:.{digits}f}, {high:.{digits}f}] (n = {n})"
 
 
-def int8_row(group: pd.DataFrame) -> str | None:
-    t = group["technique"]
-    int8 = group[(t == "tflite") & (group["mode"] == "int8")]
-    fp32 = group[(t == "tflite") & (group["mode"] == "fp32")]
-    if not (len(int8) and len(fp32)):
+def best_within(table: pd.DataFrame, mask, tolerance_pt: float):
+    """(best, verdict): the configuration with the highest mean ratio among those whose paired loss
+    interval is within tolerance; else the best one with a single seed (not judged), else None."""
+    pool = table[mask & table[f"{RATIO}_mean"].notna()]
+    verdicts = pool.apply(lambda row: stats.within(row, tolerance_pt), axis=1) if len(pool) else pd.Series(dtype=object)
+    for verdict in (True, None):
+        candidates = pool[verdicts.map(lambda v, want=verdict: v is want)] if len(pool) else pool
+        if verdict is None:  # one seed: judged on the point estimate only, and said so
+            candidates = candidates[candidates["accuracy_vs_baseline_pt_mean"] >= -tolerance_pt]
+        if len(candidates):
+            return candidates.loc[candidates[f"{RATIO}_mean"].idxmax()], verdict
+    return None, False
+
+
+def describe(best, verdict, tolerance_pt: float, target: float | None = None) -> str:
+    if best is None:
+        return f"no configuration is within {tolerance_pt:g} pt of its baseline: does not hold"
+    holds = verdict if verdict is None or target is None else bool(verdict and best[f"{RATIO}_mean"] >= target)
+    return (f"{stat_text(best, RATIO, digits=1, unit='x')} ({best['configuration']}), accuracy change "
+            f"{stat_text(best, 'accuracy_vs_baseline_pt', unit=' pt')}: {VERDICT[holds]}")
+
+
+def config_row(table: pd.DataFrame, configuration: str):
+    rows = table[table["configuration"] == configuration]
+    return None if rows.empty else rows.iloc[0]
+
+
+def int8_row(table: pd.DataFrame, tolerance_pt: float) -> str | None:
+    int8 = config_row(table, "baseline/tflite-int8")
+    if int8 is None:
         return None
-    i, f = int8.iloc[0], fp32.iloc[0]
-    speed, xnnpack = i.get("speedup_b1_t1_vs_fp32_tflite"), i.get("speedup_b1_t1_vs_fp32_tflite_auto")
-    return (f"{f['size_bytes'] / i['size_bytes']:.2f}x smaller, {(i['accuracy'] - f['accuracy']) * 100:+.2f} pt vs fp32 .tflite"
-            + (f", {speed:.2f}x batch-1 speed" if pd.notna(speed) else "")
-            + (f" ({xnnpack:.2f}x with XNNPACK)" if pd.notna(xnnpack) else ""))
+    low, high = int8["accuracy_vs_parent_pt_ci_low"], int8["accuracy_vs_parent_pt_ci_high"]
+    holds = None if pd.isna(low) else bool(max(abs(low), abs(high)) <= tolerance_pt)
+    text = (f"{stat_text(int8, 'compression_vs_fp32', unit='x')} smaller; accuracy change vs the Keras model "
+            f"{stat_text(int8, 'accuracy_vs_parent_pt', unit=' pt')}: within +/-{tolerance_pt:g} pt {VERDICT[holds]}")
+    for column, label in (("speedup_b1_t1_vs_fp32_tflite", "batch-1 speed"),
+                          ("speedup_b1_t1_vs_fp32_tflite_auto", "with XNNPACK")):
+        if pd.notna(int8.get(f"{column}_mean")):
+            text += f"; {label} {stat_text(int8, column, unit='x')}"
+    return text
 
 
-def distill_speed_row(group: pd.DataFrame) -> str | None:
+def distill_speed_row(table: pd.DataFrame) -> str | None:
     column = "speedup_b1_t1_vs_fp32_tflite"
-    if column not in group:
+    if f"{column}_mean" not in table:
         return None
-    dq = group[(group["technique"] == "distill>tflite") & group[column].notna()]
+    dq = table[(table["technique"] == "distill>tflite") & table[f"{column}_mean"].notna()]
     if dq.empty:
         return None
-    best = dq.loc[dq[column].idxmax()]
-    return (f"{best[column]:.1f}x vs the teacher's fp32 .tflite ({best['chain']}), "
-            f"accuracy {best['accuracy'] * 100:.2f} %")
+    best = dq.loc[dq[f"{column}_mean"].idxmax()]
+    return (f"{stat_text(best, column, digits=1, unit='x')} vs the teacher's fp32 .tflite ({best['configuration']}), "
+            f"accuracy {stat_text(best, 'accuracy', scale=100, unit=' %')}")
 
 
-def pair_anchors(dataset: str, model: str, reference: str, group: pd.DataFrame, anchors: dict) -> list:
-    """(claim, source, measured here) for one dataset x architecture reproducing a published network."""
+def pair_anchors(dataset: str, model: str, reference: str, table: pd.DataFrame, anchors: dict) -> list:
+    """(claim, source, measured here) for one dataset x architecture reproducing a published network,
+    from its over-seeds table: every number with its interval, every claim judged on it."""
     claims = anchors["claims"]
-    t = group["technique"]
-    ratio = "gzip_compression_vs_fp32_gzip"
-    rows = [(claims["int8"]["text"], claims["int8"]["source"], int8_row(group))]
+    t = table["technique"]
+    rows = [(claims["int8"]["text"], claims["int8"]["source"], int8_row(table, claims["int8"]["tolerance_pt"]))]
     pruning = claims["pruning"]
     tolerance = pruning["tolerance_pt"][dataset]
     rows.append((f"pruning {pruning['ratio'][reference]}x smaller within {tolerance:g} pt (MNIST figure)",
-                 pruning["source"], describe(best_within(group, t == "prune>tflite", tolerance), ratio)))
+                 pruning["source"], describe(*best_within(table, t == "prune>tflite", tolerance), tolerance,
+                                             pruning["ratio"][reference])))
     target, tolerance = claims["prune_quantize"]["target"][dataset][reference]
     combined = t.str.contains("prune") & (t.str.endswith("tflite") | t.str.endswith("qat"))
     rows.append((f"prune -> quantize {target}x smaller (best within {tolerance:g} pt)", claims["prune_quantize"]["source"],
-                 describe(best_within(group, combined, tolerance), ratio)))
+                 describe(*best_within(table, combined, tolerance), tolerance, target)))
     deep = claims["deep_compression"]
     if reference in deep["text"].get(dataset, {}):
-        best = best_within(group, t == "prune>cluster>tflite", deep["tolerance_pt"])
+        tolerance = deep["tolerance_pt"]
         rows.append((f"Deep Compression {deep['text'][dataset][reference]}", deep["source"],
-                     f"{describe(best, ratio)} (within {deep['tolerance_pt']:g} pt)"))
-    rows.append((claims["distill_quantize"]["text"], claims["distill_quantize"]["source"], distill_speed_row(group)))
+                     describe(*best_within(table, t == "prune>cluster>tflite", tolerance), tolerance,
+                              deep["ratio"][reference])))
+    rows.append((claims["distill_quantize"]["text"], claims["distill_quantize"]["source"], distill_speed_row(table)))
     return [{"dataset": dataset, "model": model, "claim": claim, "source": source, "measured here": measured}
             for claim, source, measured in rows if measured is not None]
 
@@ -144,34 +177,58 @@ def anchors_table(frame: pd.DataFrame, anchors: dict, refs: dict) -> pd.DataFram
     rows = []
     for (dataset, model), group in frame.groupby(["dataset", "model"]):
         if refs.get(model):
-            rows.extend(pair_anchors(dataset, model, refs[model], group, anchors))
+            rows.extend(pair_anchors(dataset, model, refs[model], stats.over_seeds(group), anchors))
     rows.extend(distillation_rows(frame, anchors["claims"]["distillation"]))
     return pd.DataFrame(rows, columns=["dataset", "model", "claim", "source", "measured here"])
 
 
 def distillation_rows(frame: pd.DataFrame, claim: dict) -> list:
-    """Best distilled student (mean over seeds) against its from-scratch control."""
+    """The best distilled student (by mean over student seeds) against its from-scratch control,
+    paired by seed: a paired t-test, its p-value and effect size, and a verdict on the interval."""
     rows = []
     distilled = frame[(frame["technique"] == "distill") & (frame["student"] != "self")]
     for (dataset, teacher, student), group in distilled.groupby(["dataset", "model", "student"]):
-        stats = group.groupby(["temperature", "alpha"])["accuracy"].agg(["mean", "std", "count"])
-        best = stats["mean"].idxmax()
-        control = frame[(frame["dataset"] == dataset) & (frame["model"] == student) & (frame["technique"] == "baseline")]["accuracy"]
-        if control.empty:
+        settings = group.groupby(["temperature", "alpha"])["accuracy"].mean()
+        temperature, alpha = settings.idxmax()
+        best = group[(group["temperature"] == temperature) & (group["alpha"] == alpha)].set_index("distill_seed")
+        controls = frame[(frame["dataset"] == dataset) & (frame["model"] == student)
+                         & (frame["technique"] == "baseline")].set_index("seed")["accuracy"]
+        seeds = sorted(set(best.index) & set(controls.index))
+        if not seeds:
             continue
-        gain = (stats.loc[best, "mean"] - control.mean()) * 100
-        n_student, n_control = int(stats.loc[best, "count"]), len(control)
-        if min(n_student, n_control) < 2:
-            spread_text, verdict = "one seed: no spread to judge by", "run more seeds (techniques.distill.seeds) to judge"
-        else:
-            spread = max(stats.loc[best, "std"], control.std()) * 100
-            spread_text = f"seed spread {spread:.2f} pt"
-            verdict = ("beats" if gain > spread else "does not beat") + " the control by more than the spread"
+        test = stats.paired_test(best.loc[seeds, "accuracy"] * 100, controls.loc[seeds] * 100)
+        verdict = (VERDICT[None] if pd.isna(test["ci_low"]) else
+                   "beats its control" if test["ci_low"] > 0 else "does not beat its control")
+        interval = "" if pd.isna(test["ci_low"]) else f" [{test['ci_low']:+.2f}, {test['ci_high']:+.2f}]"
+        test_text = "" if pd.isna(test["p_value"]) else f", p = {test['p_value']:.3g}, d_z = {test['effect_size_dz']:.2f}"
         rows.append({"dataset": dataset, "model": teacher, "claim": claim["text"], "source": claim["source"],
-                     "measured here": f"{student} at T={best[0]:g}, alpha={best[1]:g}: {stats.loc[best, 'mean'] * 100:.2f} % "
-                     f"vs {control.mean() * 100:.2f} % from scratch ({gain:+.2f} pt, {spread_text}, "
-                     f"n={n_student}/{n_control}): {verdict}"})
+                     "measured here": f"{student} at T={temperature:g}, alpha={alpha:g} (best of {len(settings)} by mean): "
+                     f"{best.loc[seeds, 'accuracy'].mean() * 100:.2f} % vs {controls.loc[seeds].mean() * 100:.2f} % "
+                     f"from scratch; paired gain {test['mean_diff']:+.2f} pt{interval} (n = {test['n']}){test_text}: "
+                     f"{verdict}"})
     return rows
+
+
+SEED_COLUMNS = ["dataset", "model", "configuration", "n"] + [
+    f"{metric}_{stat}" for metric in ("accuracy_vs_baseline_pt", RATIO, "speedup_b1_t1_vs_fp32_tflite")
+    for stat in ("mean", "ci_low", "ci_high")]
+
+
+def seeds_section(table: pd.DataFrame) -> str:
+    """The configurations run with several seeds (mean and 95 % interval); the rest counted as n = 1."""
+    repeated = table[table["n"] >= 2]
+    single = table[table["n"] < 2]
+    note = (f"<p class='note'>{len(repeated)} configurations ran with several seeds: n, mean and 95 % Student-t "
+            f"interval of the accuracy change against the same seed's baseline (paired), the gzip compression "
+            f"and the batch-1 speedup. {len(single)} configurations ran with one seed (n = 1): their numbers have "
+            "no interval and no claim is judged on them. Every configuration: results/summary_over_seeds.csv.</p>")
+    return note + (table_of(repeated[[c for c in SEED_COLUMNS if c in repeated]]) if len(repeated) else "")
+
+
+def table_of(frame: pd.DataFrame) -> str:
+    return table(frame.rename(columns=lambda c: c.replace("gzip_compression_vs_fp32_gzip", "gzip_ratio")
+                              .replace("speedup_b1_t1_vs_fp32_tflite", "speedup_b1").replace("accuracy_vs_baseline_pt",
+                                                                                                "change_pt")))
 
 
 def sources_list(anchors: dict) -> str:
@@ -210,7 +267,8 @@ def render(frame: pd.DataFrame, figures: dict, gpu: dict, config: dict, anchors:
              f"<p class='note'>{len(frame)} artefacts; each evaluated as the artefact itself (.tflite through LiteRT). "
              "Sizes in bytes; 'gzip' is what a user ships compressed. Full table: results/summary.csv.</p>",
              "<h2>Our numbers beside the survey and the published anchors</h2>",
-             table(anchors_table(frame, anchors, references(config))), sources_list(anchors)]
+             table(anchors_table(frame, anchors, references(config))), sources_list(anchors),
+             "<h2>Configurations over seeds</h2>", seeds_section(stats.over_seeds(frame))]
     flagged = frame[frame["flagged"].astype(bool)]
     parts.append("<h2>Flagged artefacts</h2>")
     parts.append(table(flagged[["dataset", "model", "chain", "accuracy", "flag_reason"]]) if len(flagged)

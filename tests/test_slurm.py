@@ -48,6 +48,7 @@ def submitted_jobs() -> dict:
     for line in lines:
         fields = dict(item.split("=", 1) for item in line.split() if "=" in item)
         rule = fields.get("Comment", "").removeprefix("rule_").split("_wildcards_")[0]
+        rule = re.sub(r"_batch\d+$", "", rule)  # post-training batches (tflite_batchN) under their step kind
         jobs.setdefault(rule, []).append(fields)
     return jobs
 
@@ -102,8 +103,9 @@ def test_failed_slurm_job_names_its_log_and_rerun_resubmits_only_what_is_missing
     failed = run_readme_command(workdir, target, *config_args, check=False, timeout=600)
     output = failed.stdout + failed.stderr
     assert failed.returncode != 0
-    assert "results/logs/mnist/lenet300_100/seed0/baseline/tflite-int8.log" in output
-    assert "injected failure" in (workdir / "results/logs/mnist/lenet300_100/seed0/baseline/tflite-int8.log").read_text()
+    log = "results/logs/mnist/lenet300_100/seed0/baseline/tflite.log"  # the parent's conversion job
+    assert log in output
+    assert "injected failure" in (workdir / log).read_text()
     script.write_text(original)
     dry = run_readme_command(workdir, target, "-n", *config_args)
     assert "baseline/tflite-int8" in dry.stdout

@@ -93,13 +93,16 @@ def stat_text(row, metric: str, scale: float = 1.0, digits: int = 2, unit: str =
 
 
 def best_within(table: pd.DataFrame, mask, tolerance_pt: float):
-    """(best, verdict): the configuration with the highest mean ratio among those whose paired loss
-    interval is within tolerance; else the best one with a single seed (not judged), else None."""
+    """(best, verdict): the highest mean ratio among the configurations whose paired loss interval is
+    within tolerance (verdict True); else among those with one seed whose loss is (None: not judged);
+    else among those whose mean loss is within but whose interval is not (False); else (None, False)."""
     pool = table[mask & table[f"{RATIO}_mean"].notna()]
-    verdicts = pool.apply(lambda row: stats.within(row, tolerance_pt), axis=1) if len(pool) else pd.Series(dtype=object)
-    for verdict in (True, None):
-        candidates = pool[verdicts.map(lambda v, want=verdict: v is want)] if len(pool) else pool
-        if verdict is None:  # one seed: judged on the point estimate only, and said so
+    if pool.empty:
+        return None, False
+    verdicts = pool.apply(lambda row: stats.within(row, tolerance_pt), axis=1)
+    for verdict in (True, None, False):
+        candidates = pool[verdicts.map(lambda v, want=verdict: v is want)]
+        if verdict is not True:  # judged on the mean only, and said so
             candidates = candidates[candidates["accuracy_vs_baseline_pt_mean"] >= -tolerance_pt]
         if len(candidates):
             return candidates.loc[candidates[f"{RATIO}_mean"].idxmax()], verdict

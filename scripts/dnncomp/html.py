@@ -228,10 +228,16 @@ def seeds_section(table: pd.DataFrame) -> str:
     return note + (table_of(repeated[[c for c in SEED_COLUMNS if c in repeated]]) if len(repeated) else "")
 
 
+SHORT_NAMES = {RATIO: "gzip_ratio", "speedup_b1_t1_vs_fp32_tflite": "speedup_b1", "accuracy_vs_baseline_pt": "change_pt"}
+
+
 def table_of(frame: pd.DataFrame) -> str:
-    return table(frame.rename(columns=lambda c: c.replace("gzip_compression_vs_fp32_gzip", "gzip_ratio")
-                              .replace("speedup_b1_t1_vs_fp32_tflite", "speedup_b1").replace("accuracy_vs_baseline_pt",
-                                                                                                "change_pt")))
+    """A table with the long metric names of the over-seeds columns shortened for the page."""
+    def short(column: str) -> str:
+        for long, name in SHORT_NAMES.items():
+            column = column.replace(long, name)
+        return column
+    return table(frame.rename(columns=short))
 
 
 def sources_list(anchors: dict) -> str:

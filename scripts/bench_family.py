@@ -20,7 +20,7 @@ def load_artefacts(model_paths, metrics_paths) -> list:
 
 def main(smk):
     cfg = smk.params.benchmark
-    tf, keras, _ = init_tf(smk.threads, seed=0, deterministic=False, with_tfmot=False)
+    tf, keras, _ = init_tf(family.all_threads(smk.threads), seed=0, deterministic=False, with_tfmot=False)
     x_test, _ = data.load(smk.input.data).split("test")
     keras_model = models.load(keras, smk.input.keras)
     artefacts = load_artefacts(smk.input.tflite, smk.input.tflite_metrics)

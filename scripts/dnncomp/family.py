@@ -12,9 +12,17 @@ FP32_REFERENCE = "baseline/tflite-fp32"
 KERAS = "keras"
 
 
+def all_threads(job_threads: int) -> int:
+    """What "all threads" means for a timing: the job's threads less one, left to the OS and the
+    scheduler. A thread preempted mid-inference stalls every other one at the next op, so timings
+    that use every core of a shared host are not repeatable (measured: per-ratio differences of
+    5-18 % between two runs with 2 of 2 cores, under 1 % with 1)."""
+    return max(1, int(job_threads) - 1)
+
+
 def thread_counts(requested, job_threads: int) -> list:
-    """0 in the config means every thread the job was given."""
-    return sorted({int(t) or int(job_threads) for t in requested})
+    """0 in the config means all threads (see all_threads); duplicates collapse."""
+    return sorted({int(t) or all_threads(job_threads) for t in requested})
 
 
 def build_cases(tf, keras_model, artefacts: list, x, cfg: dict, job_threads: int) -> list:
@@ -28,7 +36,7 @@ def build_cases(tf, keras_model, artefacts: list, x, cfg: dict, job_threads: int
                     cases.append(tflite_case(key, artefact["blob"], x, batch, threads, resolver))
     if keras_model is not None:
         for batch in cfg["batch_sizes"]:
-            cases.append(keras_case(("baseline", KERAS, job_threads, batch), tf, keras_model, x, batch))
+            cases.append(keras_case(("baseline", KERAS, all_threads(job_threads), batch), tf, keras_model, x, batch))
     return cases
 
 
@@ -39,7 +47,7 @@ def result_row(case, by_key: dict, job_threads: int) -> dict:
     if engine == KERAS:
         return row
     references = {"speedup_vs_fp32_tflite": (FP32_REFERENCE, engine, threads, batch),
-                  "speedup_vs_keras": ("baseline", KERAS, job_threads, batch)}
+                  "speedup_vs_keras": ("baseline", KERAS, all_threads(job_threads), batch)}
     for name, key in references.items():
         if key in by_key and by_key[key].actual_batch == case.actual_batch:
             row[name] = ratio_stats(by_key[key], case)

@@ -8,90 +8,22 @@ from pathlib import Path
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from dnncomp import chain as C  # noqa: E402  (pure Python: no TensorFlow at DAG build time)
+from dnncomp import chain as chain_grammar  # noqa: E402  (pure Python: no TensorFlow at DAG build time)
 from dnncomp.bench import TIMING_KEYS  # noqa: E402
-from dnncomp.train import resolve_hparams  # noqa: E402
+from dnncomp import study_config  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- validation
 
-validate(config, schema="../schemas/config.schema.yaml")
+SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
+validate(config, schema=SCHEMA)
 
 
-class ConfigError(Exception):
-    pass
-
-
-def known(names, pool, key):
-    unknown = [name for name in names if name not in pool]
-    if unknown:
-        raise ConfigError(f"{key}: unknown name(s) {unknown} (known: {sorted(pool)})")
-
-
-def check_chain(cfg, entry, key):
-    """A chain's steps, names and narrowed sweeps: the narrowed sweeps pass the same schema."""
-    archs, datasets = cfg["architectures"], cfg["datasets"]
-    try:
-        C.parse_chain_spec(entry["chain"])
-    except ValueError as err:
-        raise ConfigError(f"{key}.chain: {err}") from None
-    known(entry.get("models", []), archs, f"{key}.models")
-    known(entry.get("datasets", []), datasets, f"{key}.datasets")
-    for tech, override in (entry.get("sweep") or {}).items():
-        for axis, values in override.items():
-            if axis not in C.SWEEP_AXES[tech]:
-                raise ConfigError(f"{key}.sweep.{tech}.{axis}: not a sweep of '{tech}' (sweeps: {list(C.SWEEP_AXES[tech])})")
-            if not isinstance(values, list) or not values:
-                raise ConfigError(f"{key}.sweep.{tech}.{axis}: must be a non-empty list")
-    sweeps = chain_sweeps(cfg, entry)
-    students = sweeps.get("distill", {}).get("students", [])
-    known(students, list(archs) + ["self"], f"{key}.sweep.distill.students")
-    validate({**cfg, "techniques": sweeps}, schema="../schemas/config.schema.yaml")
-
-
-def check_overrides(overrides, cfg, key):
-    for name in overrides or {}:
-        parts = name.split("/")
-        if len(parts) == 1 and parts[0] not in cfg["architectures"] and parts[0] not in cfg["datasets"]:
-            raise ConfigError(f"{key}.{name}: '{name}' is neither a dataset nor an architecture")
-        if len(parts) == 2 and (parts[0] not in cfg["datasets"] or parts[1] not in cfg["architectures"]):
-            raise ConfigError(f"{key}.{name}: expected 'dataset/architecture' with known names")
-
-
-def check_data_dir(cfg):
-    data_dir = cfg.get("data_dir")
-    if data_dir and not Path(data_dir).is_dir():
-        raise ConfigError(f"data_dir: folder '{data_dir}' does not exist (it should hold DATASET.npz files or "
-                          f"DATASET/ folders of IDX files; leave data_dir unset to download instead)")
-
-
-def check_config(cfg):
-    """What a JSON schema cannot say: names that must refer to each other, and chain specs."""
-    check_data_dir(cfg)
-    known(cfg["study"]["models"], cfg["architectures"], "study.models")
-    known(cfg["study"]["datasets"], cfg["datasets"], "study.datasets")
-    students = (cfg.get("techniques") or {}).get("distill", {}).get("students", [])
-    known(students, list(cfg["architectures"]) + ["self"], "techniques.distill.students")
-    for i, entry in enumerate(cfg["chains"]):
-        check_chain(cfg, entry, f"chains[{i}]")
-    check_overrides(cfg["training"].get("overrides"), cfg, "training.overrides")
-    for name, section in (cfg.get("techniques") or {}).items():
-        check_overrides(section.get("overrides"), cfg, f"techniques.{name}.overrides")
-
-
-def chain_sweeps(cfg, entry):
-    """The technique sections with a chain's narrowed sweeps applied."""
-    techniques = {tech: dict(section) for tech, section in (cfg.get("techniques") or {}).items()}
-    for tech, override in (entry.get("sweep") or {}).items():
-        techniques[tech] = {**techniques.get(tech, {}), **override}
-    return techniques
-
-
-check_config(config)
+study_config.check_config(config, validate=lambda cfg: validate(cfg, schema=SCHEMA))
 
 wildcard_constraints:
-    **C.WILDCARDS,
-    chain=r"[a-z][a-z0-9_]*/[a-z][a-z0-9_]*/seed\d+/baseline(?:/(?:prune|cluster|distill)-[^/]+)*",
+    **chain_grammar.WILDCARDS,
+    chain=chain_grammar.PARENT_CHAIN,
 
 
 # ----------------------------------------------------------------------------- targets
@@ -103,13 +35,13 @@ def study_chains():
     chains = {}
     study = config["study"]
     for entry in config["chains"]:
-        kinds = C.parse_chain_spec(entry["chain"])
-        sweeps = chain_sweeps(config, entry)
+        kinds = chain_grammar.parse_chain_spec(entry["chain"])
+        sweeps = study_config.chain_sweeps(config, entry)
         for dataset in entry.get("datasets", study["datasets"]):
             for model in entry.get("models", study["models"]):
                 for seed in entry.get("seeds", study["seeds"]):
-                    for chain in C.expand_chains(kinds, sweeps, dataset, model, seed):
-                        for prefix in C.prefixes(chain):
+                    for chain in chain_grammar.expand_chains(kinds, sweeps, dataset, model, seed):
+                        for prefix in chain_grammar.prefixes(chain):
                             chains[prefix.path] = prefix
                         for control in distill_controls(chain):
                             chains[control.path] = control
@@ -120,7 +52,8 @@ def distill_controls(chain):
     """Each distilled student's architecture trained from scratch, same seed and budget."""
     for step in chain.steps:
         if step.kind == "distill" and step.params["student"] != "self":
-            yield C.Chain(chain.dataset, step.params["student"], step.params["seed"], (C.Step("baseline"),))
+            baseline = (chain_grammar.Step("baseline"),)
+            yield chain_grammar.Chain(chain.dataset, step.params["student"], step.params["seed"], baseline)
 
 
 def metrics_targets():
@@ -150,7 +83,7 @@ def post_training_batches(kind):
     by_parent = collections.defaultdict(set)
     for chain in study_chains():
         if chain.steps[-1].kind == kind:
-            by_parent[chain.parent.path.removeprefix(f"{C.RESULTS}/")].add(chain.steps[-1].token)
+            by_parent[chain.parent.path.removeprefix(f"{chain_grammar.RESULTS}/")].add(chain.steps[-1].token)
     groups = collections.defaultdict(list)
     for parent, tokens in by_parent.items():
         groups[tuple(sorted(tokens))].append(parent)
@@ -163,7 +96,7 @@ def batch_outputs(tokens, name):
 
 def family_dir(dataset, model, seed):
     """A benchmark family: one dataset x model x seed, with every artefact derived from its baseline."""
-    return f"{C.RESULTS}/{dataset}/{model}/seed{seed}"
+    return f"{chain_grammar.RESULTS}/{dataset}/{model}/seed{seed}"
 
 
 def bench_targets():
@@ -184,17 +117,15 @@ def family_inputs(wildcards):
 # ----------------------------------------------------------------------------- per-job parameters
 
 def architecture_spec(name):
-    """What builds an architecture (not its `reference`, which only labels the report)."""
-    spec = config["architectures"].get(name)
-    return None if spec is None else {key: value for key, value in spec.items() if key != "reference"}
+    return study_config.architecture_spec(config, name)
 
 
 def technique(name):
-    return (config.get("techniques") or {}).get(name, {})
+    return study_config.technique(config, name)
 
 
 def chain_from(wildcards):
-    return C.parse_chain(f"results/{wildcards.chain}")
+    return chain_grammar.parse_chain(f"results/{wildcards.chain}")
 
 
 def dataset_npz(wildcards):
@@ -210,28 +141,20 @@ def parent_inputs(wildcards):
 
 
 def hparams(dataset, arch):
-    return resolve_hparams(config["training"], dataset, arch)
+    return study_config.training_hparams(config, dataset, arch)
 
 
 def finetune_hparams(technique_name):
-    """Fine-tuning settings: the technique's epochs and learning rate (with its own overrides by
-    dataset, model or dataset/model) over the parent's training settings; no early stopping."""
+    """A params function: the fine-tuning settings of `technique_name` for the job's parent."""
     def get(wildcards):
         chain = chain_from(wildcards)
-        section = technique(technique_name)
-        hp = hparams(chain.dataset, chain.architecture)
-        own = resolve_hparams({"defaults": {"epochs": section["epochs"],
-                                            "learning_rate": section.get("learning_rate", hp["learning_rate"])},
-                               "overrides": section.get("overrides")}, chain.dataset, chain.architecture)
-        return {**hp, **own, "patience": 0, "reduce_lr_patience": 0}
+        return study_config.finetune_hparams(config, technique_name, chain.dataset, chain.architecture)
     return get
 
 
 def distill_hparams(wildcards):
-    """A new student trains with the same budget as its from-scratch control; 'self' is fine-tuned."""
-    if wildcards.student == "self":
-        return finetune_hparams("distill")(wildcards)
-    return hparams(wildcards.chain.split("/")[0], wildcards.student)
+    chain = chain_from(wildcards)
+    return study_config.distill_hparams(config, wildcards.student, chain.dataset, chain.architecture)
 
 
 def teacher_of(wildcards):

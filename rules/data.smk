@@ -12,7 +12,7 @@ rule prepare_data:
         spec=lambda wc: config["datasets"][wc.dataset],
         data_dir=config.get("data_dir"),
         download_dir="results/downloads",
-        seed=config["study"].get("data_seed", 1234),
+        seed=config["study"]["data_seed"],
     log:
         "results/logs/data/{dataset}.log",
     benchmark:

@@ -1,7 +1,6 @@
 """Rule baseline: train one architecture on one dataset with one seed."""
 from dnncomp import models, plots
-from dnncomp.job import run
-from dnncomp.steps import Job, write_history
+from dnncomp.job import Job, run, write_history
 from dnncomp.train import fit
 
 

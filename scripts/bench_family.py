@@ -11,7 +11,7 @@ from dnncomp.runtime import CLOCK, host_info, init_tf, versions
 
 def load_artefacts(model_paths, metrics_paths) -> list:
     artefacts = []
-    for model_path, metrics_path in zip(model_paths, metrics_paths):
+    for model_path, metrics_path in zip(model_paths, metrics_paths, strict=True):
         record = read_json(metrics_path)
         artefacts.append({"artefact": model_path, "chain": record["chain"], "blob": Path(model_path).read_bytes(),
                           "resolvers": record["runtime"]["resolvers"]})

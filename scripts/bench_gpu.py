@@ -30,7 +30,7 @@ def load_at(keras, path, precision):
 
 def measure(tf, keras, model_paths, metrics_paths, cfg):
     cases, records, test_sets = [], {}, {}
-    for path, metrics in zip(model_paths, metrics_paths):
+    for path, metrics in zip(model_paths, metrics_paths, strict=True):
         record = records[path] = read_json(metrics)
         if record["dataset"] not in test_sets:
             test_sets[record["dataset"]] = data.load(f"results/data/{record['dataset']}.npz").split("test")[0]

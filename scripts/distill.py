@@ -4,11 +4,10 @@ The student is a fresh architecture from config, or 'self': the parent itself (e
 model) fine-tuned by distillation from the chain's baseline, keeping its sparsity."""
 import numpy as np
 
-from dnncomp import distill as D
+from dnncomp import distill
 from dnncomp import models
-from dnncomp import prune as P
-from dnncomp.job import run
-from dnncomp.steps import Job
+from dnncomp import prune
+from dnncomp.job import Job, run
 from dnncomp.train import fit, steps_per_epoch
 
 
@@ -18,8 +17,8 @@ def main(smk):
     temperature, alpha = float(smk.wildcards.temperature), float(smk.wildcards.alpha)
     hp, ds = job.params["hparams"], job.dataset
     with np.load(smk.input.logits) as logits:
-        train = (ds.x_train, D.pack_targets(ds.y_train, logits["train"]))
-        val = (ds.x_val, D.pack_targets(ds.y_val, logits["val"]))
+        train = (ds.x_train, distill.pack_targets(ds.y_train, logits["train"]))
+        val = (ds.x_val, distill.pack_targets(ds.y_val, logits["val"]))
     callbacks, extra = [], {"temperature": temperature, "alpha": alpha, "student": student_name}
     if student_name == "self":
         student = job.load_parent()
@@ -28,16 +27,16 @@ def main(smk):
             # Hold the parent's sparsity: constant-sparsity magnitude masks from the first step.
             cfg = dict(job.params["pruning"], ramp_fraction=0.0)
             total = steps_per_epoch(len(ds.x_train), hp["batch_size"]) * hp["epochs"]
-            student, extra["plan"] = P.prune_wrap(job.tfmot, job.keras, student, prune_step.params["sparsity"],
+            student, extra["plan"] = prune.prune_wrap(job.tfmot, job.keras, student, prune_step.params["sparsity"],
                                                   prune_step.params["structure"], total, cfg)
-            callbacks = P.pruning_callbacks(job.tfmot)
+            callbacks = prune.pruning_callbacks(job.tfmot)
     else:
         student = models.build(job.keras, student_name, job.params["architecture"], ds.input_shape, ds.num_classes)
-    loss = D.distillation_loss(job.tf, job.keras, temperature, alpha)
-    history = fit(job.keras, student, train, val, hp, loss=loss, metrics=[D.packed_accuracy(job.keras)],
+    loss = distill.distillation_loss(job.tf, job.keras, temperature, alpha)
+    history = fit(job.keras, student, train, val, hp, loss=loss, metrics=[distill.packed_accuracy(job.keras)],
                   callbacks=callbacks, early_stopping=not callbacks)
     if callbacks:
-        student = P.strip(job.tfmot, student)
+        student = prune.strip(job.tfmot, student)
     extra.update(history=history, epochs_run=len(history["loss"]), hparams=hp)
     job.finish_keras(student, extra=extra)
 

@@ -8,7 +8,7 @@ from dnncomp.job import run
 def main(smk):
     spec, name = smk.params.spec, smk.wildcards.dataset
     arrays = data.prepare(name, spec, smk.params.data_dir, Path(smk.params.download_dir), smk.params.seed)
-    data.save(arrays, smk.output.data, spec.get("num_classes", 10))
+    data.save(arrays, smk.output.data, spec["num_classes"])
     for split in data.SPLITS:
         print(f"{name} {split}: x {arrays[f'x_{split}'].shape}, y {arrays[f'y_{split}'].shape}")
 

@@ -1,8 +1,7 @@
 """Rule qat: quantization-aware fine-tuning at n-bit weights, converted to .tflite."""
-from dnncomp.job import run
+from dnncomp.job import Job, run
 from dnncomp.quantize import convert_qat, qat_model
 from dnncomp.sizes import parameter_counts
-from dnncomp.steps import Job
 from dnncomp.train import fit
 
 

@@ -3,8 +3,7 @@ import numpy as np
 
 from dnncomp.evaluate import keras_logits
 from dnncomp.io import atomic_path
-from dnncomp.job import run
-from dnncomp.steps import Job
+from dnncomp.job import Job, run
 
 
 def main(smk):

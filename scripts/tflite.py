@@ -1,10 +1,9 @@
 """Rules tflite_batchN: post-training conversion of one Keras parent to each .tflite mode the config
 asks of it (fp32, fp16, dynamic-range or full int8, each optionally sparse): one file and record each."""
 from dnncomp import data
-from dnncomp.job import run
+from dnncomp.job import Job, run
 from dnncomp.quantize import convert
 from dnncomp.sizes import parameter_counts
-from dnncomp.steps import Job
 
 
 def main(smk):

@@ -2,10 +2,9 @@
 and granularity the config asks of it; the size is computed, not a file. One record each."""
 from dnncomp.evaluate import accuracy, keras_logits
 from dnncomp.io import write_json
-from dnncomp.job import run
+from dnncomp.job import Job, run
 from dnncomp.quantize import quantize_weights
 from dnncomp.sizes import parameter_counts
-from dnncomp.steps import Job
 
 
 def main(smk):

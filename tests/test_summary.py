@@ -109,7 +109,7 @@ def test_mode_tables_order_modes_and_keep_baselines_apart_from_pruned_parents():
     assert list(baseline["mode"]) == ["fp32", "fp16", "dynamic", "int8"]
     assert "sparsity" not in baseline
     pruned = summary.mode_table(frame, "prune>tflite")
-    assert list(zip(pruned["sparsity"], pruned["mode"])) == [
+    assert list(zip(pruned["sparsity"], pruned["mode"], strict=True)) == [
         (0.5, "fp32-sparse"), (0.5, "int8"), (0.5, "int8-sparse"), (0.9, "fp32-sparse"), (0.9, "int8"), (0.9, "int8-sparse")]
 
 

@@ -2,13 +2,13 @@
 import numpy as np
 import pytest
 
-from dnncomp import distill as D
+from dnncomp import distill
 from dnncomp import models
-from dnncomp import prune as P
+from dnncomp import prune
 from dnncomp.evaluate import accuracy, keras_logits, make_interpreter, tflite_logits
 from dnncomp.quantize import convert, convert_qat, qat_model, quantize_weights, split_mode
 from dnncomp.sizes import parameter_counts
-from dnncomp.train import fit, resolve_hparams, steps_per_epoch
+from dnncomp.train import fit, steps_per_epoch
 
 HP = {"epochs": 3, "batch_size": 32, "learning_rate": 0.003, "patience": 0}
 MLP = {"type": "mlp", "hidden": [32, 16]}
@@ -21,14 +21,6 @@ def trained(tf_modules, tiny_dataset):
     model = models.build(keras, "toy", MLP, tiny_dataset.input_shape, 2)
     fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), HP)
     return model
-
-
-def test_resolve_hparams_applies_overrides_in_order():
-    training = {"defaults": {"epochs": 5, "learning_rate": 0.1},
-                "overrides": {"mnist": {"epochs": 7}, "lenet5": {"epochs": 9, "learning_rate": 0.2},
-                              "mnist/lenet5": {"learning_rate": 0.3}}}
-    assert resolve_hparams(training, "mnist", "lenet5") == {"epochs": 9, "learning_rate": 0.3}
-    assert resolve_hparams(training, "cifar10", "mlp") == {"epochs": 5, "learning_rate": 0.1}
 
 
 def test_baseline_learns_the_tiny_task(trained, tiny_dataset):
@@ -89,10 +81,10 @@ def test_pruning_reaches_target_sparsity(tf_modules, trained, tiny_dataset, stru
     hp = {**HP, "epochs": 2}
     steps = steps_per_epoch(len(tiny_dataset.x_train), hp["batch_size"]) * hp["epochs"]
     cfg = {"ramp_fraction": 0.5, "frequency": 2, "block_size": [16, 1], "max_layer_sparsity": {"fc2": 0.5}}
-    model, plan = P.prune_wrap(tfmot, keras, trained, 0.75, structure, steps, cfg)
+    model, plan = prune.prune_wrap(tfmot, keras, trained, 0.75, structure, steps, cfg)
     fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), hp,
-        callbacks=P.pruning_callbacks(tfmot), early_stopping=False)
-    model = P.strip(tfmot, model)
+        callbacks=prune.pruning_callbacks(tfmot), early_stopping=False)
+    model = prune.strip(tfmot, model)
     sparsity = parameter_counts(model)["layer_sparsity"]
     assert sparsity["fc1"] == pytest.approx(0.75, abs=0.02)
     assert sparsity["fc2"] == pytest.approx(0.5, abs=0.05), "per-layer cap must hold"
@@ -110,9 +102,9 @@ def test_clustering_limits_unique_values_and_keeps_zeros(tf_modules, trained, ti
     kernel = np.asarray(trained.get_layer("fc1").kernel)
     kernel[np.abs(kernel) < np.percentile(np.abs(kernel), 50)] = 0
     trained.get_layer("fc1").kernel.assign(kernel)
-    model = P.cluster_wrap(tfmot, keras, trained, 8)
+    model = prune.cluster_wrap(tfmot, keras, trained, 8)
     fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), {**HP, "epochs": 1}, early_stopping=False)
-    model = P.strip_clusters(tfmot, model)
+    model = prune.strip_clusters(tfmot, model)
     clustered = np.asarray(model.get_layer("fc1").kernel)
     assert len(np.unique(clustered)) <= 9
     assert np.count_nonzero(clustered) <= np.count_nonzero(kernel)
@@ -121,12 +113,12 @@ def test_clustering_limits_unique_values_and_keeps_zeros(tf_modules, trained, ti
 def test_block_for_falls_back_for_convolutions_and_odd_shapes(tf_modules):
     _, keras, _ = tf_modules
     model = models.build(keras, "c", {"type": "cnn", "conv": [4], "dense": [32]}, (8, 8, 1), 10)
-    assert P.block_for(keras, model.get_layer("conv1"), "block", (16, 1)) == (1, 1)
-    assert P.block_for(keras, model.get_layer("logits"), "block", (16, 1)) == (16, 1)  # 32x10
-    assert P.block_for(keras, model.get_layer("logits"), "block", (16, 1), is_output=True) == (1, 1)
-    assert P.block_for(keras, model.get_layer("fc1"), "block", (16, 1)) == (16, 1)     # 64x32
-    assert P.block_for(keras, model.get_layer("fc1"), "block", (64, 1)) == (1, 1)      # one block row
-    assert P.block_for(keras, model.get_layer("logits"), "block", (16, 10)) == (1, 1)  # one block column
+    assert prune.block_for(keras, model.get_layer("conv1"), "block", (16, 1)) == (1, 1)
+    assert prune.block_for(keras, model.get_layer("logits"), "block", (16, 1)) == (16, 1)  # 32x10
+    assert prune.block_for(keras, model.get_layer("logits"), "block", (16, 1), is_output=True) == (1, 1)
+    assert prune.block_for(keras, model.get_layer("fc1"), "block", (16, 1)) == (16, 1)     # 64x32
+    assert prune.block_for(keras, model.get_layer("fc1"), "block", (64, 1)) == (1, 1)      # one block row
+    assert prune.block_for(keras, model.get_layer("logits"), "block", (16, 10)) == (1, 1)  # one block column
 
 
 def test_distillation_loss_matches_hand_computation(tf_modules):
@@ -134,30 +126,30 @@ def test_distillation_loss_matches_hand_computation(tf_modules):
     rng = np.random.default_rng(0)
     labels = np.array([0, 2, 1, 2])
     student, teacher = rng.normal(size=(4, 3)).astype(np.float32), rng.normal(size=(4, 3)).astype(np.float32) * 3
-    loss = D.distillation_loss(tf, keras, temperature=4.0, alpha=0.3)
-    value = float(loss(tf.constant(D.pack_targets(labels, teacher)), tf.constant(student)))
-    assert value == pytest.approx(D.reference_loss(labels, student, teacher, 4.0, 0.3), rel=1e-5)
+    loss = distill.distillation_loss(tf, keras, temperature=4.0, alpha=0.3)
+    value = float(loss(tf.constant(distill.pack_targets(labels, teacher)), tf.constant(student)))
+    assert value == pytest.approx(distill.reference_loss(labels, student, teacher, 4.0, 0.3), rel=1e-5)
 
 
 def test_distillation_loss_hand_value():
     # One sample, two classes, T=1, alpha=0.5: CE = log(2) for equal student logits; KL from a
     # teacher of p=(0.5, 0.5) is 0, so the loss is 0.5 * log(2).
-    value = D.reference_loss(np.array([0]), np.zeros((1, 2)), np.zeros((1, 2)), 1.0, 0.5)
+    value = distill.reference_loss(np.array([0]), np.zeros((1, 2)), np.zeros((1, 2)), 1.0, 0.5)
     assert value == pytest.approx(0.5 * np.log(2))
 
 
 def test_pack_targets_checks_lengths():
     with pytest.raises(ValueError, match="3 labels but 2 teacher logits"):
-        D.pack_targets(np.zeros(3), np.zeros((2, 10)))
+        distill.pack_targets(np.zeros(3), np.zeros((2, 10)))
 
 
 def test_student_trains_on_packed_targets(tf_modules, trained, tiny_dataset):
     tf, keras, _ = tf_modules
     logits = {s: keras_logits(trained, tiny_dataset.split(s)[0]) for s in ("train", "val")}
     student = models.build(keras, "student", {"type": "mlp", "hidden": [8]}, tiny_dataset.input_shape, 2)
-    history = fit(keras, student, (tiny_dataset.x_train, D.pack_targets(tiny_dataset.y_train, logits["train"])),
-                  (tiny_dataset.x_val, D.pack_targets(tiny_dataset.y_val, logits["val"])), {**HP, "patience": 2},
-                  loss=D.distillation_loss(tf, keras, 4.0, 0.1), metrics=[D.packed_accuracy(keras)])
+    history = fit(keras, student, (tiny_dataset.x_train, distill.pack_targets(tiny_dataset.y_train, logits["train"])),
+                  (tiny_dataset.x_val, distill.pack_targets(tiny_dataset.y_val, logits["val"])), {**HP, "patience": 2},
+                  loss=distill.distillation_loss(tf, keras, 4.0, 0.1), metrics=[distill.packed_accuracy(keras)])
     assert "val_accuracy" in history
     x, y = tiny_dataset.split("test")
     assert accuracy(keras_logits(student, x), y) > 0.9

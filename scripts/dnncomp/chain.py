@@ -29,7 +29,7 @@ WILDCARDS = {
     "dataset": NAME,
     "model": NAME,
     "seed": r"\d+",
-    "mode": r"(?:fp32|fp16|dynamic|int8)(?:-sparse)?",
+    "mode": rf"(?:{'|'.join(TFLITE_MODES)})(?:-sparse)?",
     "bits": r"\d+",
     "granularity": "|".join(GRANULARITIES),
     "sparsity": r"0\.\d+",
@@ -40,6 +40,11 @@ WILDCARDS = {
     "alpha": NUMBER,
     "student_seed": r"\d+",
 }
+
+# A parent model's chain as a wildcard value (results/ left out): a baseline, then only steps that
+# make a Keras model, so that the parent of a post-training step can never be a .tflite.
+PARENT_CHAIN = (rf"{NAME}/{NAME}/seed\d+/baseline"
+                rf"(?:/(?:{'|'.join(kind for kind in KERAS_STEPS if kind != 'baseline')})-[^/]+)*")
 
 # step kind -> (token format, {param: wildcard name})
 STEP_FORMATS = {
@@ -177,7 +182,7 @@ def parse_chain(path: str) -> Chain:
         raise ValueError(f"'{path}' is not a chain directory ({RESULTS}/DATASET/MODEL/seedN/baseline/...)")
     tokens = match["steps"].split("/")
     steps = tuple(parse_step(token) for token in tokens)
-    for parent, child in zip(steps, steps[1:]):
+    for parent, child in itertools.pairwise(steps):
         if parent.kind not in KERAS_STEPS:
             raise ValueError(f"'{path}': step '{child.token}' cannot follow '{parent.token}', which is not a Keras model")
     return Chain(match["dataset"], match["model"], int(match["seed"]), steps)
@@ -208,7 +213,7 @@ def step_variants(kind: str, sweep: dict) -> list:
     for key in keys:
         if not sweep.get(key):
             raise ValueError(f"technique '{kind}' needs a non-empty list '{key}'")
-    return [Step(kind, {axes[k]: v for k, v in zip(keys, combo)}) for combo in itertools.product(*(sweep[k] for k in keys))]
+    return [Step(kind, {axes[k]: v for k, v in zip(keys, combo, strict=True)}) for combo in itertools.product(*(sweep[k] for k in keys))]
 
 
 def expand_chains(kinds: list, sweeps: dict, dataset: str, model: str, seed: int) -> list:

@@ -11,7 +11,7 @@ KB = 1024.0
 
 
 def pairs(frame: pd.DataFrame) -> list:
-    return sorted({(d, m) for d, m in zip(frame["dataset"], frame["model"])})
+    return sorted({(d, m) for d, m in zip(frame["dataset"], frame["model"], strict=True)})
 
 
 def grid(n_panels: int, ncols: int = 4, size=(4.2, 3.2)):
@@ -69,7 +69,7 @@ def ptq_modes(frame, path):
         return empty(path, "No post-training quantization in this config (chain 'baseline > tflite').")
     fig, axes = grid(2, ncols=2, size=(6.5, 3.4))
     keys = ["dataset", "model", "mode"]
-    table = pd.DataFrame([{**dict(zip(keys, key)), **interval(group["accuracy"] * 100)}
+    table = pd.DataFrame([{**dict(zip(keys, key, strict=True)), **interval(group["accuracy"] * 100)}
                           for key, group in ptq.groupby(keys)])
     table["half_width"] = ((table["ci_high"] - table["ci_low"]) / 2).fillna(0.0)
     sizes = ptq.groupby(keys)["size_bytes"].median().unstack("mode") / KB
@@ -126,7 +126,7 @@ def prune_quantize(frame, path):
         return empty(path, "No prune -> quantize chain in this config.")
     keys = pairs(chains)
     fig, axes = grid(len(keys))
-    for ax, (dataset, model) in zip(axes, keys):
+    for ax, (dataset, model) in zip(axes, keys, strict=False):
         group = chains[(chains["dataset"] == dataset) & (chains["model"] == model)]
         for (technique, mode, structure), line in group.groupby(["technique", "mode", "structure"], dropna=False):
             plot_mean(ax, line, "sparsity", "gzip_compression_vs_fp32_gzip", label=f"{technique} {mode} {structure}")
@@ -140,9 +140,9 @@ def distill_temperature(frame, path):
     distilled = frame[(frame["technique"] == "distill") & (frame["student"] != "self")]
     if distilled.empty:
         return empty(path, "No distillation in this config (chain 'baseline > distill').")
-    keys = sorted({(d, s) for d, s in zip(distilled["dataset"], distilled["student"])})
+    keys = sorted({(d, s) for d, s in zip(distilled["dataset"], distilled["student"], strict=True)})
     fig, axes = grid(len(keys), ncols=3, size=(4.6, 3.4))
-    for ax, (dataset, student) in zip(axes, keys):
+    for ax, (dataset, student) in zip(axes, keys, strict=False):
         group = distilled[(distilled["dataset"] == dataset) & (distilled["student"] == student)]
         for (teacher, alpha), line in group.groupby(["model", "alpha"]):
             plot_mean(ax, line, "temperature", "accuracy", 100, label=f"distilled from {teacher}, alpha {alpha:g}")
@@ -180,7 +180,7 @@ def pareto_front(points: pd.DataFrame, x: str) -> pd.DataFrame:
     """Points no other point beats on both axes (smaller x, higher accuracy)."""
     points = points.sort_values([x, "accuracy"], ascending=[True, False])
     best, keep = -np.inf, []
-    for idx, acc in zip(points.index, points["accuracy"]):
+    for idx, acc in zip(points.index, points["accuracy"], strict=True):
         if acc > best:
             keep.append(idx)
             best = acc
@@ -233,7 +233,7 @@ def speedups(frame, path):
     keys = pairs(data)
     bars = max(len(data[(data["dataset"] == d) & (data["model"] == m)]) for d, m in keys)
     fig, axes = grid(len(keys), ncols=2, size=(6.5, 1.0 + 0.16 * bars))
-    for ax, (dataset, model) in zip(axes, keys):
+    for ax, (dataset, model) in zip(axes, keys, strict=False):
         group = data[(data["dataset"] == dataset) & (data["model"] == model)].copy()
         group["label"] = group["chain"].str.replace("baseline/", "", regex=False)
         group = group.sort_values(column)

@@ -4,16 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .chain import TFLITE_MODES
 from .sizes import packed_bits_size, quantize_symmetric, weight_arrays
-
-MODES = ("fp32", "fp16", "dynamic", "int8")
 
 
 def split_mode(mode: str) -> tuple:
     """'int8-sparse' -> ('int8', True): the suffix asks the converter to store sparse tensors sparsely."""
     base, _, suffix = mode.partition("-")
-    if base not in MODES or suffix not in ("", "sparse"):
-        raise ValueError(f"unknown tflite mode '{mode}' (known: {', '.join(MODES)}, each optionally '-sparse')")
+    if base not in TFLITE_MODES or suffix not in ("", "sparse"):
+        raise ValueError(f"unknown tflite mode '{mode}' (known: {', '.join(TFLITE_MODES)}, each optionally '-sparse')")
     return base, suffix == "sparse"
 
 

@@ -58,7 +58,7 @@ def over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
     metrics = [m for m in METRICS if m in frame]
     rows = []
     for key, group in frame.groupby(list(KEYS), sort=True):
-        row = dict(zip(KEYS, key))
+        row = dict(zip(KEYS, key, strict=True))
         row["technique"], row["n"] = group["technique"].iloc[0], len(group)
         for metric in metrics:
             row.update({f"{metric}_{k}": v for k, v in interval(group[metric]).items()})

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .chain import TFLITE_MODES
 from .io import read_json
 
 STEP_COLUMNS = ("mode", "bits", "granularity", "sparsity", "structure", "clusters", "student", "temperature", "alpha")
@@ -126,7 +127,7 @@ def read_summary(path) -> pd.DataFrame:
     return pd.read_csv(path)
 
 
-MODE_ORDER = {"fp32": 0, "fp16": 1, "dynamic": 2, "int8": 3}
+MODE_ORDER = {mode: rank for rank, mode in enumerate(TFLITE_MODES)}
 
 
 def mode_table(frame: pd.DataFrame, technique: str = "tflite") -> pd.DataFrame:

@@ -2,15 +2,6 @@
 from __future__ import annotations
 
 
-def resolve_hparams(training: dict, dataset: str, model: str) -> dict:
-    """Training hyperparameters: defaults <- dataset <- model <- 'dataset/model' overrides."""
-    hp = dict(training["defaults"])
-    overrides = training.get("overrides") or {}
-    for key in (dataset, model, f"{dataset}/{model}"):
-        hp.update(overrides.get(key) or {})
-    return hp
-
-
 # Training steps per call into the compiled graph: fewer Python round trips per epoch, the same
 # batches in the same order. Weights came out bit-identical to one step per call for every job of the
 # default study except the T=20 distillation students (last bits; accuracy within 0.03 pt); TFMOT's

@@ -1,0 +1,130 @@
+"""The config logic a JSON schema cannot express: names that must refer to each other, chain specs
+with their narrowed sweeps, and the hyperparameters each job resolves from the config.
+
+Pure Python (no TensorFlow, no Snakemake): `rules/common.smk` calls it while it reads the config,
+before any job is planned, and the unit tests call it directly. Schema validation itself stays with
+the caller, which passes it in as `validate(cfg)`."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable
+
+from . import chain as chain_grammar
+
+
+class ConfigError(ValueError):
+    """A config that is valid JSON-schema-wise but inconsistent; the message names the key."""
+
+
+def known(names, pool, key: str) -> None:
+    unknown = [name for name in names if name not in pool]
+    if unknown:
+        raise ConfigError(f"{key}: unknown name(s) {unknown} (known: {sorted(pool)})")
+
+
+def chain_sweeps(cfg: dict, entry: dict) -> dict:
+    """The technique sections with a chain's narrowed sweeps applied."""
+    techniques = {tech: dict(section) for tech, section in (cfg.get("techniques") or {}).items()}
+    for tech, override in (entry.get("sweep") or {}).items():
+        techniques[tech] = {**techniques.get(tech, {}), **override}
+    return techniques
+
+
+def check_sweep_override(tech: str, override: dict, key: str) -> None:
+    for axis, values in override.items():
+        if axis not in chain_grammar.SWEEP_AXES[tech]:
+            raise ConfigError(f"{key}.sweep.{tech}.{axis}: not a sweep of '{tech}' "
+                              f"(sweeps: {list(chain_grammar.SWEEP_AXES[tech])})")
+        if not isinstance(values, list) or not values:
+            raise ConfigError(f"{key}.sweep.{tech}.{axis}: must be a non-empty list")
+
+
+def check_chain(cfg: dict, entry: dict, key: str, validate: Callable[[dict], None]) -> None:
+    """A chain's steps, names and narrowed sweeps: the narrowed sweeps pass the same schema."""
+    archs = cfg["architectures"]
+    try:
+        chain_grammar.parse_chain_spec(entry["chain"])
+    except ValueError as err:
+        raise ConfigError(f"{key}.chain: {err}") from None
+    known(entry.get("models", []), archs, f"{key}.models")
+    known(entry.get("datasets", []), cfg["datasets"], f"{key}.datasets")
+    for tech, override in (entry.get("sweep") or {}).items():
+        check_sweep_override(tech, override, key)
+    sweeps = chain_sweeps(cfg, entry)
+    known(sweeps.get("distill", {}).get("students", []), [*archs, "self"], f"{key}.sweep.distill.students")
+    validate({**cfg, "techniques": sweeps})
+
+
+def check_overrides(overrides, cfg: dict, key: str) -> None:
+    """Override keys are a dataset, an architecture, or 'dataset/architecture'."""
+    for name in overrides or {}:
+        parts = name.split("/")
+        if len(parts) == 1 and parts[0] not in cfg["architectures"] and parts[0] not in cfg["datasets"]:
+            raise ConfigError(f"{key}.{name}: '{name}' is neither a dataset nor an architecture")
+        if len(parts) == 2 and (parts[0] not in cfg["datasets"] or parts[1] not in cfg["architectures"]):
+            raise ConfigError(f"{key}.{name}: expected 'dataset/architecture' with known names")
+
+
+def check_data_dir(cfg: dict) -> None:
+    data_dir = cfg.get("data_dir")
+    if data_dir and not Path(data_dir).is_dir():
+        raise ConfigError(f"data_dir: folder '{data_dir}' does not exist (it should hold DATASET.npz files or "
+                          f"DATASET/ folders of IDX files; leave data_dir unset to download instead)")
+
+
+def check_config(cfg: dict, validate: Callable[[dict], None]) -> None:
+    """What a JSON schema cannot say: names that must refer to each other, and chain specs."""
+    check_data_dir(cfg)
+    known(cfg["study"]["models"], cfg["architectures"], "study.models")
+    known(cfg["study"]["datasets"], cfg["datasets"], "study.datasets")
+    known(technique(cfg, "distill").get("students", []), [*cfg["architectures"], "self"],
+          "techniques.distill.students")
+    for i, entry in enumerate(cfg["chains"]):
+        check_chain(cfg, entry, f"chains[{i}]", validate)
+    check_overrides(cfg["training"].get("overrides"), cfg, "training.overrides")
+    for name, section in (cfg.get("techniques") or {}).items():
+        check_overrides(section.get("overrides"), cfg, f"techniques.{name}.overrides")
+
+
+# ----------------------------------------------------------------------------- per-job settings
+
+def technique(cfg: dict, name: str) -> dict:
+    return (cfg.get("techniques") or {}).get(name, {})
+
+
+def architecture_spec(cfg: dict, name: str) -> dict | None:
+    """What builds an architecture (not its `reference`, which only labels the report)."""
+    spec = cfg["architectures"].get(name)
+    return None if spec is None else {key: value for key, value in spec.items() if key != "reference"}
+
+
+def resolve_hparams(training: dict, dataset: str, model: str) -> dict:
+    """Training hyperparameters: defaults <- dataset <- model <- 'dataset/model' overrides."""
+    hp = dict(training["defaults"])
+    overrides = training.get("overrides") or {}
+    for key in (dataset, model, f"{dataset}/{model}"):
+        hp.update(overrides.get(key) or {})
+    return hp
+
+
+def training_hparams(cfg: dict, dataset: str, architecture: str) -> dict:
+    return resolve_hparams(cfg["training"], dataset, architecture)
+
+
+def finetune_hparams(cfg: dict, technique_name: str, dataset: str, architecture: str) -> dict:
+    """Fine-tuning settings: the technique's epochs and learning rate (with its own overrides by
+    dataset, model or dataset/model) over the parent's training settings; no early stopping."""
+    section = technique(cfg, technique_name)
+    hp = training_hparams(cfg, dataset, architecture)
+    own = resolve_hparams({"defaults": {"epochs": section["epochs"],
+                                        "learning_rate": section.get("learning_rate", hp["learning_rate"])},
+                           "overrides": section.get("overrides")}, dataset, architecture)
+    return {**hp, **own, "patience": 0, "reduce_lr_patience": 0}
+
+
+def distill_hparams(cfg: dict, student: str, dataset: str, architecture: str) -> dict:
+    """A new student trains with the same budget as its from-scratch control; 'self' (the parent
+    architecture, e.g. pruned) is fine-tuned like any other technique."""
+    if student == "self":
+        return finetune_hparams(cfg, "distill", dataset, architecture)
+    return training_hparams(cfg, dataset, student)

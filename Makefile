@@ -47,7 +47,11 @@ ci-deps:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium slurmctld slurmd slurm-client munge >/dev/null; \
 	else echo "ci-deps: needs root and apt-get; the browser and SLURM tests will skip"; fi
 
+# Style (ruff lint and format, snakefmt; settings in pyproject.toml) and Snakemake's own lint.
 lint: setup
+	$(BIN)/ruff check scripts tests
+	$(BIN)/ruff format --check scripts tests
+	$(BIN)/snakefmt --check Snakefile rules
 	$(BIN)/snakemake --lint $(DATA_CONFIG)
 
 # Pin the environment, then write the conda environment from the same pins (tests check they agree).

@@ -23,7 +23,7 @@ include: "rules/report.smk"
 
 
 rule all:
+    default_target: True
     input:
         "results/summary.csv",
         "results/report.html",
-    default_target: True

@@ -15,19 +15,19 @@ rule baseline:
             subcategory="{dataset}",
             labels={"dataset": "{dataset}", "model": "{model}", "seed": "{seed}", "figure": "learning curve"},
         ),
-    params:
-        architecture=lambda wc: architecture_spec(wc.model),
-        hparams=lambda wc: hparams(wc.dataset, wc.model),
     log:
         "results/logs/{dataset}/{model}/seed{seed}/baseline.log",
     benchmark:
         "results/benchmarks/{dataset}/{model}/seed{seed}/baseline.tsv"
     priority: PRIORITY["baseline"]
+    conda:
+        "../envs/study.yaml"
     threads: threads_for_training()
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../envs/study.yaml"
+    params:
+        architecture=lambda wc: architecture_spec(wc.model),
+        hparams=lambda wc: hparams(wc.dataset, wc.model),
     script:
         "../scripts/baseline.py"

@@ -10,18 +10,18 @@ rule bench_family:
         unpack(family_inputs),
     output:
         bench="results/{dataset}/{model}/seed{seed}/bench_cpu.json",
-    params:
-        benchmark=benchmark_params("batch_sizes", "threads"),
     log:
         "results/logs/{dataset}/{model}/seed{seed}/bench_cpu.log",
     benchmark:
         "results/benchmarks/{dataset}/{model}/seed{seed}/bench_cpu.tsv"
+    conda:
+        "../envs/study.yaml"
     threads: config["benchmark"]["cores"]
     resources:
         mem_mb=3000,
         runtime=30,
-    conda:
-        "../envs/study.yaml"
+    params:
+        benchmark=benchmark_params("batch_sizes", "threads"),
     script:
         "../scripts/bench_family.py"
 
@@ -33,18 +33,18 @@ rule bench_gpu:
         data=expand("results/data/{dataset}.npz", dataset=config["study"]["datasets"]),
     output:
         bench="results/bench_gpu.json",
-    params:
-        benchmark=benchmark_params("gpu", "gpu_batch_sizes"),
     log:
         "results/logs/bench_gpu.log",
     benchmark:
         "results/benchmarks/bench_gpu.tsv"
+    conda:
+        "../envs/study.yaml"
     threads: config["benchmark"]["cores"]
     resources:
         mem_mb=4000,
         runtime=30,
         gpu=1,
-    conda:
-        "../envs/study.yaml"
+    params:
+        benchmark=benchmark_params("gpu", "gpu_batch_sizes"),
     script:
         "../scripts/bench_gpu.py"

@@ -12,7 +12,6 @@ from dnncomp import chain as chain_grammar  # noqa: E402  (pure Python: no Tenso
 from dnncomp.bench import TIMING_KEYS  # noqa: E402
 from dnncomp import study_config  # noqa: E402
 
-
 # ----------------------------------------------------------------------------- validation
 
 SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
@@ -21,12 +20,14 @@ validate(config, schema=SCHEMA)
 
 study_config.check_config(config, validate=lambda cfg: validate(cfg, schema=SCHEMA))
 
+
 wildcard_constraints:
     **chain_grammar.WILDCARDS,
     chain=chain_grammar.PARENT_CHAIN,
 
 
 # ----------------------------------------------------------------------------- targets
+
 
 @functools.cache
 def study_chains():
@@ -116,6 +117,7 @@ def family_inputs(wildcards):
 
 # ----------------------------------------------------------------------------- per-job parameters
 
+
 def architecture_spec(name):
     return study_config.architecture_spec(config, name)
 
@@ -146,9 +148,11 @@ def hparams(dataset, arch):
 
 def finetune_hparams(technique_name):
     """A params function: the fine-tuning settings of `technique_name` for the job's parent."""
+
     def get(wildcards):
         chain = chain_from(wildcards)
         return study_config.finetune_hparams(config, technique_name, chain.dataset, chain.architecture)
+
     return get
 
 
@@ -173,6 +177,7 @@ PRIORITY = {"baseline": 30, "prune": 20, "cluster": 10, "teacher_logits": 10}
 
 # A job's params hold only the settings that shape its output: Snakemake reruns a job whose params
 # change, so adding a sparsity level, a resolver or a GPU batch size must not touch the other jobs.
+
 
 def evaluation_params(*keys):
     """flag_margin for every job with a parent; the LiteRT resolvers only for jobs that evaluate a .tflite."""

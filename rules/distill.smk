@@ -12,12 +12,12 @@ rule teacher_logits:
     benchmark:
         "results/benchmarks/{chain}/teacher_logits.tsv"
     priority: PRIORITY["teacher_logits"]
+    conda:
+        "../envs/study.yaml"
     threads: 1
     resources:
         mem_mb=2000,
         runtime=20,
-    conda:
-        "../envs/study.yaml"
     script:
         "../scripts/teacher_logits.py"
 
@@ -29,20 +29,20 @@ rule distill:
     output:
         model="results/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{student_seed}/model.keras",
         metrics="results/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{student_seed}/metrics.json",
+    log:
+        "results/logs/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{student_seed}.log",
+    benchmark:
+        "results/benchmarks/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{student_seed}.tsv"
+    conda:
+        "../envs/study.yaml"
+    threads: threads_for_training()
+    resources:
+        mem_mb=2000,
+        runtime=60,
     params:
         evaluation=evaluation_params(),
         hparams=distill_hparams,
         architecture=lambda wc: architecture_spec(wc.student),
         pruning=pruning_params(),
-    log:
-        "results/logs/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{student_seed}.log",
-    benchmark:
-        "results/benchmarks/{chain}/distill-{student}-T{temperature}-a{alpha}-seed{student_seed}.tsv"
-    threads: threads_for_training()
-    resources:
-        mem_mb=2000,
-        runtime=60,
-    conda:
-        "../envs/study.yaml"
     script:
         "../scripts/distill.py"

@@ -7,21 +7,21 @@ rule prune:
     output:
         model="results/{chain}/prune-s{sparsity}-{structure}/model.keras",
         metrics="results/{chain}/prune-s{sparsity}-{structure}/metrics.json",
-    params:
-        evaluation=evaluation_params(),
-        hparams=finetune_hparams("prune"),
-        pruning=pruning_params(),
     log:
         "results/logs/{chain}/prune-s{sparsity}-{structure}.log",
     benchmark:
         "results/benchmarks/{chain}/prune-s{sparsity}-{structure}.tsv"
     priority: PRIORITY["prune"]
+    conda:
+        "../envs/study.yaml"
     threads: threads_for_training()
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../envs/study.yaml"
+    params:
+        evaluation=evaluation_params(),
+        hparams=finetune_hparams("prune"),
+        pruning=pruning_params(),
     script:
         "../scripts/prune.py"
 
@@ -32,19 +32,19 @@ rule cluster:
     output:
         model="results/{chain}/cluster-c{clusters}/model.keras",
         metrics="results/{chain}/cluster-c{clusters}/metrics.json",
-    params:
-        evaluation=evaluation_params(),
-        hparams=finetune_hparams("cluster"),
     log:
         "results/logs/{chain}/cluster-c{clusters}.log",
     benchmark:
         "results/benchmarks/{chain}/cluster-c{clusters}.tsv"
     priority: PRIORITY["cluster"]
+    conda:
+        "../envs/study.yaml"
     threads: threads_for_training()
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../envs/study.yaml"
+    params:
+        evaluation=evaluation_params(),
+        hparams=finetune_hparams("cluster"),
     script:
         "../scripts/cluster.py"

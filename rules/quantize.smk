@@ -14,23 +14,23 @@ for index, (tokens, parents) in enumerate(post_training_batches("tflite")):
         output:
             models=batch_outputs(tokens, "model.tflite"),
             metrics=batch_outputs(tokens, "metrics.json"),
+        log:
+            "results/logs/{chain}/tflite.log",
+        benchmark:
+            "results/benchmarks/{chain}/tflite.tsv"
         wildcard_constraints:
             chain=one_of(parents),
+        conda:
+            "../envs/study.yaml"
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=20,
         params:
             steps=list(tokens),
             evaluation=TFLITE_EVALUATION,
             representative_samples=config["evaluation"]["representative_samples"],
             dense_per_channel=technique("tflite")["dense_per_channel"],
-        log:
-            "results/logs/{chain}/tflite.log",
-        benchmark:
-            "results/benchmarks/{chain}/tflite.tsv"
-        threads: 1
-        resources:
-            mem_mb=2000,
-            runtime=20,
-        conda:
-            "../envs/study.yaml"
         script:
             "../scripts/tflite.py"
 
@@ -44,21 +44,21 @@ for index, (tokens, parents) in enumerate(post_training_batches("wq")):
             unpack(parent_inputs),
         output:
             metrics=batch_outputs(tokens, "metrics.json"),
-        wildcard_constraints:
-            chain=one_of(parents),
-        params:
-            steps=list(tokens),
-            evaluation=evaluation_params(),
         log:
             "results/logs/{chain}/wq.log",
         benchmark:
             "results/benchmarks/{chain}/wq.tsv"
+        wildcard_constraints:
+            chain=one_of(parents),
+        conda:
+            "../envs/study.yaml"
         threads: 1
         resources:
             mem_mb=2000,
             runtime=20,
-        conda:
-            "../envs/study.yaml"
+        params:
+            steps=list(tokens),
+            evaluation=evaluation_params(),
         script:
             "../scripts/wq.py"
 
@@ -69,18 +69,18 @@ rule qat:
     output:
         model="results/{chain}/qat-b{bits}/model.tflite",
         metrics="results/{chain}/qat-b{bits}/metrics.json",
-    params:
-        evaluation=TFLITE_EVALUATION,
-        hparams=finetune_hparams("qat"),
     log:
         "results/logs/{chain}/qat-b{bits}.log",
     benchmark:
         "results/benchmarks/{chain}/qat-b{bits}.tsv"
+    conda:
+        "../envs/study.yaml"
     threads: threads_for_training()
     resources:
         mem_mb=2000,
         runtime=60,
-    conda:
-        "../envs/study.yaml"
+    params:
+        evaluation=TFLITE_EVALUATION,
+        hparams=finetune_hparams("qat"),
     script:
         "../scripts/qat.py"

@@ -17,20 +17,28 @@ rule summarize:
         metrics=lambda wc: metrics_targets(),
         benches=lambda wc: bench_targets(),
     output:
-        summary=report("results/summary.csv", caption="../report/summary.rst", category="Overview",
-                       labels={"table": "summary of every artefact"}),
-        over_seeds=report("results/summary_over_seeds.csv", caption="../report/summary_over_seeds.rst",
-                          category="Overview", labels={"table": "every configuration over seeds"}),
+        summary=report(
+            "results/summary.csv",
+            caption="../report/summary.rst",
+            category="Overview",
+            labels={"table": "summary of every artefact"},
+        ),
+        over_seeds=report(
+            "results/summary_over_seeds.csv",
+            caption="../report/summary_over_seeds.rst",
+            category="Overview",
+            labels={"table": "every configuration over seeds"},
+        ),
     log:
         "results/logs/summarize.log",
     benchmark:
         "results/benchmarks/summarize.tsv"
+    conda:
+        "../envs/study.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/study.yaml"
     script:
         "../scripts/summarize.py"
 
@@ -40,20 +48,24 @@ rule figures:
         summary="results/summary.csv",
     output:
         **{
-            name: report(f"results/figures/{name}.png", caption=f"../report/figures/{name}.rst", category=category,
-                         labels={"figure": name.replace("_", " ")})
+            name: report(
+                f"results/figures/{name}.png",
+                caption=f"../report/figures/{name}.rst",
+                category=category,
+                labels={"figure": name.replace("_", " ")},
+            )
             for name, category in FIGURES.items()
         },
     log:
         "results/logs/figures.log",
     benchmark:
         "results/benchmarks/figures.tsv"
+    conda:
+        "../envs/study.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/study.yaml"
     script:
         "../scripts/figures.py"
 
@@ -62,20 +74,28 @@ rule tables:
     input:
         summary="results/summary.csv",
     output:
-        ptq=report("results/tables/ptq_modes.csv", caption="../report/tables/ptq_modes.rst", category="Quantization",
-                   labels={"table": "post-training modes"}),
-        prune=report("results/tables/prune_quantize_modes.csv", caption="../report/tables/prune_quantize_modes.rst",
-                     category="Pruning", labels={"table": "prune -> quantize modes"}),
+        ptq=report(
+            "results/tables/ptq_modes.csv",
+            caption="../report/tables/ptq_modes.rst",
+            category="Quantization",
+            labels={"table": "post-training modes"},
+        ),
+        prune=report(
+            "results/tables/prune_quantize_modes.csv",
+            caption="../report/tables/prune_quantize_modes.rst",
+            category="Pruning",
+            labels={"table": "prune -> quantize modes"},
+        ),
     log:
         "results/logs/tables.log",
     benchmark:
         "results/benchmarks/tables.tsv"
+    conda:
+        "../envs/study.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/study.yaml"
     script:
         "../scripts/tables.py"
 
@@ -90,51 +110,64 @@ rule cost_account:
         figures=expand("results/figures/{name}.png", name=FIGURES),
         tables=["results/tables/ptq_modes.csv", "results/tables/prune_quantize_modes.csv"],
     output:
-        rules=report("results/tables/cost_by_rule.csv", caption="../report/tables/cost.rst", category="Cost",
-                     labels={"table": "cost by rule"}),
-        stages=report("results/tables/cost_by_stage.csv", caption="../report/tables/cost.rst", category="Cost",
-                      labels={"table": "cost by stage"}),
-    params:
-        benchmarks="results/benchmarks",
-        logs="results/logs",
+        rules=report(
+            "results/tables/cost_by_rule.csv",
+            caption="../report/tables/cost.rst",
+            category="Cost",
+            labels={"table": "cost by rule"},
+        ),
+        stages=report(
+            "results/tables/cost_by_stage.csv",
+            caption="../report/tables/cost.rst",
+            category="Cost",
+            labels={"table": "cost by stage"},
+        ),
     log:
         "results/logs/cost_account.log",
     benchmark:
         "results/benchmarks/cost_account.tsv"
+    conda:
+        "../envs/study.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/study.yaml"
+    params:
+        benchmarks="results/benchmarks",
+        logs="results/logs",
     script:
         "../scripts/cost_account.py"
 
 
 rule html_report:
     input:
-        unpack(lambda wc: {"summary": "results/summary.csv", "gpu": "results/bench_gpu.json",
-                           "anchors": "report/anchors.yaml",
-                           "ptq_table": "results/tables/ptq_modes.csv",
-                           "prune_table": "results/tables/prune_quantize_modes.csv",
-                           "cost_rules": "results/tables/cost_by_rule.csv",
-                           "cost_stages": "results/tables/cost_by_stage.csv",
-                           **{f"fig_{n}": f"results/figures/{n}.png" for n in FIGURES}}),
+        unpack(
+            lambda wc: {
+                "summary": "results/summary.csv",
+                "gpu": "results/bench_gpu.json",
+                "anchors": "report/anchors.yaml",
+                "ptq_table": "results/tables/ptq_modes.csv",
+                "prune_table": "results/tables/prune_quantize_modes.csv",
+                "cost_rules": "results/tables/cost_by_rule.csv",
+                "cost_stages": "results/tables/cost_by_stage.csv",
+                **{f"fig_{n}": f"results/figures/{n}.png" for n in FIGURES},
+            }
+        ),
     output:
         html="results/report.html",
-    params:
-        config=config,
-        figures=FIGURES,
     log:
         "results/logs/html_report.log",
     benchmark:
         "results/benchmarks/html_report.tsv"
+    conda:
+        "../envs/study.yaml"
     threads: 1
     resources:
         mem_mb=1000,
         runtime=10,
-    conda:
-        "../envs/study.yaml"
+    params:
+        config=config,
+        figures=FIGURES,
     script:
         "../scripts/html_report.py"
 

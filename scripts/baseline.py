@@ -1,4 +1,5 @@
 """Rule baseline: train one architecture on one dataset with one seed."""
+
 from dnncomp import models, plots
 from dnncomp.job import Job, run, write_history
 from dnncomp.train import fit
@@ -11,8 +12,13 @@ def main(smk):
     model = models.build(job.keras, job.chain.model, job.params["architecture"], ds.input_shape, ds.num_classes)
     history = fit(job.keras, model, ds.split("train"), ds.split("val"), hp)
     write_history(history, smk.output.history)
-    plots.learning_curve(history, smk.output.curve, title=f"{job.chain.model} on {job.chain.dataset}, seed {job.chain.seed}")
-    job.finish_keras(model, extra={"epochs_run": len(history["loss"]), "best_val_accuracy": max(history["val_accuracy"]), "hparams": hp})
+    plots.learning_curve(
+        history, smk.output.curve, title=f"{job.chain.model} on {job.chain.dataset}, seed {job.chain.seed}"
+    )
+    job.finish_keras(
+        model,
+        extra={"epochs_run": len(history["loss"]), "best_val_accuracy": max(history["val_accuracy"]), "hparams": hp},
+    )
 
 
 run(main, snakemake)  # noqa: F821

@@ -1,5 +1,6 @@
 """Rule bench_family: every deployable artefact of one dataset x model x seed family, timed side by
 side on the CPU in interleaved rounds (LiteRT for each .tflite, tf.function for the Keras baseline)."""
+
 from pathlib import Path
 
 from dnncomp import data, family, models
@@ -13,8 +14,14 @@ def load_artefacts(model_paths, metrics_paths) -> list:
     artefacts = []
     for model_path, metrics_path in zip(model_paths, metrics_paths, strict=True):
         record = read_json(metrics_path)
-        artefacts.append({"artefact": model_path, "chain": record["chain"], "blob": Path(model_path).read_bytes(),
-                          "resolvers": record["runtime"]["resolvers"]})
+        artefacts.append(
+            {
+                "artefact": model_path,
+                "chain": record["chain"],
+                "blob": Path(model_path).read_bytes(),
+                "resolvers": record["runtime"]["resolvers"],
+            }
+        )
     return artefacts
 
 
@@ -29,13 +36,21 @@ def main(smk):
     for entry in entries:
         for r in entry["results"]:
             speedup = r.get("speedup_vs_fp32_tflite", {}).get("median")
-            print(f"{entry['chain']} {r['resolver'] or 'tf.function'} threads {r['threads']} batch {r['batch']}: "
-                  f"median {r['median_us']:.1f} us" + (f", {speedup:.2f}x vs fp32 .tflite" if speedup else ""))
-    write_json({"family": str(Path(smk.output.bench).parent), "device": "cpu", "threads": smk.threads,
-                "timing": {k: cfg[k] for k in TIMING_KEYS},
-                "artefacts": entries,
-                "provenance": {"versions": versions(), **host_info()}},
-               smk.output.bench)
+            print(
+                f"{entry['chain']} {r['resolver'] or 'tf.function'} threads {r['threads']} batch {r['batch']}: "
+                f"median {r['median_us']:.1f} us" + (f", {speedup:.2f}x vs fp32 .tflite" if speedup else "")
+            )
+    write_json(
+        {
+            "family": str(Path(smk.output.bench).parent),
+            "device": "cpu",
+            "threads": smk.threads,
+            "timing": {k: cfg[k] for k in TIMING_KEYS},
+            "artefacts": entries,
+            "provenance": {"versions": versions(), **host_info()},
+        },
+        smk.output.bench,
+    )
 
 
 run(main, snakemake)  # noqa: F821

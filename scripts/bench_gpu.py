@@ -1,6 +1,7 @@
 """Rule bench_gpu: Keras models on the GPU (float32, and float16 compute), batch 1 and a large batch,
 timed side by side in interleaved rounds. Without a visible GPU it records that fact: never an
 invented number."""
+
 from dnncomp import bench, data, models
 from dnncomp.io import read_json, write_json
 from dnncomp.job import run
@@ -37,16 +38,28 @@ def measure(tf, keras, model_paths, metrics_paths, cfg):
         for precision in PRECISIONS:
             model = load_at(keras, path, precision)
             for batch in cfg["gpu_batch_sizes"]:
-                cases.append(bench.keras_case((path, precision, batch), tf, model, test_sets[record["dataset"]],
-                                              batch, device="/GPU:0"))
+                cases.append(
+                    bench.keras_case(
+                        (path, precision, batch), tf, model, test_sets[record["dataset"]], batch, device="/GPU:0"
+                    )
+                )
     bench.run_rounds(cases, cfg)
     out = {}
     for case in cases:
         path, precision, batch = case.key
         record = records[path]
-        entry = out.setdefault(path, {"artefact": path, "chain": record["chain"], "dataset": record["dataset"],
-                                      "model": record["model"], "architecture": record["architecture"],
-                                      "seed": record["seed"], "results": []})
+        entry = out.setdefault(
+            path,
+            {
+                "artefact": path,
+                "chain": record["chain"],
+                "dataset": record["dataset"],
+                "model": record["model"],
+                "architecture": record["architecture"],
+                "seed": record["seed"],
+                "results": [],
+            },
+        )
         stats = bench.case_stats(case, batch)
         stats["precision"] = precision
         entry["results"].append(stats)
@@ -65,8 +78,11 @@ def main(smk):
     elif not gpus:
         out.update(gpu=None, status="no GPU on the machine that ran this", models=[])
     else:
-        out.update(gpu=gpu_name(tf, gpus[0]), status="measured",
-                   models=measure(tf, keras, smk.input.models, smk.input.metrics, cfg))
+        out.update(
+            gpu=gpu_name(tf, gpus[0]),
+            status="measured",
+            models=measure(tf, keras, smk.input.models, smk.input.metrics, cfg),
+        )
     print(out["status"], out.get("gpu"))
     write_json(out, smk.output.bench)
 

@@ -1,4 +1,5 @@
 """Rule cost_account: CPU-seconds, wall seconds, peak RSS, job count and start-up share per rule and stage."""
+
 from dnncomp import cost, summary
 from dnncomp.job import run
 

@@ -2,11 +2,10 @@
 
 The student is a fresh architecture from config, or 'self': the parent itself (e.g. a pruned
 model) fine-tuned by distillation from the chain's baseline, keeping its sparsity."""
+
 import numpy as np
 
-from dnncomp import distill
-from dnncomp import models
-from dnncomp import prune
+from dnncomp import distill, models, prune
 from dnncomp.job import Job, run
 from dnncomp.train import fit, steps_per_epoch
 
@@ -27,14 +26,24 @@ def main(smk):
             # Hold the parent's sparsity: constant-sparsity magnitude masks from the first step.
             cfg = dict(job.params["pruning"], ramp_fraction=0.0)
             total = steps_per_epoch(len(ds.x_train), hp["batch_size"]) * hp["epochs"]
-            student, extra["plan"] = prune.prune_wrap(job.tfmot, job.keras, student, prune_step.params["sparsity"],
-                                                  prune_step.params["structure"], total, cfg)
+            student, extra["plan"] = prune.prune_wrap(
+                job.tfmot, job.keras, student, prune_step.params["sparsity"], prune_step.params["structure"], total, cfg
+            )
             callbacks = prune.pruning_callbacks(job.tfmot)
     else:
         student = models.build(job.keras, student_name, job.params["architecture"], ds.input_shape, ds.num_classes)
     loss = distill.distillation_loss(job.tf, job.keras, temperature, alpha)
-    history = fit(job.keras, student, train, val, hp, loss=loss, metrics=[distill.packed_accuracy(job.keras)],
-                  callbacks=callbacks, early_stopping=not callbacks)
+    history = fit(
+        job.keras,
+        student,
+        train,
+        val,
+        hp,
+        loss=loss,
+        metrics=[distill.packed_accuracy(job.keras)],
+        callbacks=callbacks,
+        early_stopping=not callbacks,
+    )
     if callbacks:
         student = prune.strip(job.tfmot, student)
     extra.update(history=history, epochs_run=len(history["loss"]), hparams=hp)

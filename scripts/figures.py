@@ -1,4 +1,5 @@
 """Rule figures: the survey's plots for each technique, the Pareto fronts and the speedups."""
+
 from dnncomp import figures, summary
 from dnncomp.job import run
 

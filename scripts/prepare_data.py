@@ -1,4 +1,5 @@
 """Rule prepare_data: read a dataset from its configured source, validate, split and cache it."""
+
 from pathlib import Path
 
 from dnncomp import data

@@ -2,6 +2,7 @@
 
 The record also says what a user would actually ship: the dense float32 .tflite is no smaller, so
 its size is set beside the sparse-encoded one (EXPERIMENTAL_SPARSITY) and both gzipped."""
+
 from dnncomp import prune
 from dnncomp.job import Job, run
 from dnncomp.quantize import convert
@@ -16,10 +17,20 @@ def main(smk):
     x_train, _ = job.dataset.split("train")
     total_steps = steps_per_epoch(len(x_train), hp["batch_size"]) * hp["epochs"]
     model, plan = prune.prune_wrap(job.tfmot, job.keras, job.load_parent(), sparsity, structure, total_steps, cfg)
-    history = fit(job.keras, model, job.dataset.split("train"), job.dataset.split("val"), hp,
-                  callbacks=prune.pruning_callbacks(job.tfmot), early_stopping=False)
+    history = fit(
+        job.keras,
+        model,
+        job.dataset.split("train"),
+        job.dataset.split("val"),
+        hp,
+        callbacks=prune.pruning_callbacks(job.tfmot),
+        early_stopping=False,
+    )
     model = prune.strip(job.tfmot, model)
-    tflite_sizes = {mode: compressed_sizes(convert(job.tf, model, mode, dense_per_channel=False)) for mode in ("fp32", "fp32-sparse")}
+    tflite_sizes = {
+        mode: compressed_sizes(convert(job.tf, model, mode, dense_per_channel=False))
+        for mode in ("fp32", "fp32-sparse")
+    }
     job.finish_keras(model, extra={"plan": plan, "history": history, "tflite_sizes": tflite_sizes})
 
 

@@ -1,4 +1,5 @@
 """Rule tables: the tables the report shows beside its figures."""
+
 from dnncomp import summary
 from dnncomp.job import run
 

@@ -1,4 +1,5 @@
 """Rule teacher_logits: the teacher's logits on the train and validation splits, computed once."""
+
 import numpy as np
 
 from dnncomp.evaluate import keras_logits

@@ -1,5 +1,6 @@
 """Rules tflite_batchN: post-training conversion of one Keras parent to each .tflite mode the config
 asks of it (fp32, fp16, dynamic-range or full int8, each optionally sparse): one file and record each."""
+
 from dnncomp import data
 from dnncomp.job import Job, run
 from dnncomp.quantize import convert
@@ -15,8 +16,14 @@ def main(smk):
     for step, chain, (out_model, out_metrics) in job.batch((smk.output.models, smk.output.metrics)):
         mode = step.params["mode"]
         blob = convert(job.tf, model, mode, representative=sample, dense_per_channel=dense_per_channel)
-        job.finish_tflite(blob, counts, extra={"mode": mode, "dense_per_channel": dense_per_channel}, chain=chain,
-                          out_model=out_model, out_metrics=out_metrics)
+        job.finish_tflite(
+            blob,
+            counts,
+            extra={"mode": mode, "dense_per_channel": dense_per_channel},
+            chain=chain,
+            out_model=out_model,
+            out_metrics=out_metrics,
+        )
 
 
 run(main, snakemake)  # noqa: F821

@@ -1,5 +1,6 @@
 """Rules wq_batchN: simulate n-bit symmetric weight quantization of one Keras parent at each bit-width
 and granularity the config asks of it; the size is computed, not a file. One record each."""
+
 from dnncomp.evaluate import accuracy, keras_logits
 from dnncomp.io import write_json
 from dnncomp.job import Job, run
@@ -18,10 +19,21 @@ def main(smk):
         size = quantize_weights(model, bits, per_channel=granularity == "channel")
         acc = accuracy(keras_logits(model, x), y)
         sizes = {"size_bytes": size["computed_bytes"], "gzip_bytes": None, "xz_bytes": None, "size_kind": "computed"}
-        record = job.record(chain=chain, artefact=None, fmt="computed", accuracy=acc, sizes=sizes, counts=counts,
-                            runtime={"engine": "tensorflow (simulated n-bit weights)", "threads": job.threads},
-                            extra={"bits": bits, "granularity": granularity, **size,
-                                   "note": "size computed as packed n-bit weights + float32 scales and biases; no file"})
+        record = job.record(
+            chain=chain,
+            artefact=None,
+            fmt="computed",
+            accuracy=acc,
+            sizes=sizes,
+            counts=counts,
+            runtime={"engine": "tensorflow (simulated n-bit weights)", "threads": job.threads},
+            extra={
+                "bits": bits,
+                "granularity": granularity,
+                **size,
+                "note": "size computed as packed n-bit weights + float32 scales and biases; no file",
+            },
+        )
         write_json(record, out_metrics)
         print(f"{chain.label}: accuracy {acc:.4f}, computed size {size['computed_bytes']} bytes")
 

@@ -31,8 +31,10 @@ def data_dir():
 def full_data_dir():
     path = Path(FULL_DATA).resolve() if FULL_DATA else None
     if path is None or not (path / "mnist.npz").is_file():
-        pytest.skip("needs the full MNIST copy: set DNNCOMP_FULL_DATA_DIR to a folder holding mnist.npz "
-                    "(make test DATA_DIR=/path does)")
+        pytest.skip(
+            "needs the full MNIST copy: set DNNCOMP_FULL_DATA_DIR to a folder holding mnist.npz "
+            "(make test DATA_DIR=/path does)"
+        )
     return path
 
 

@@ -1,4 +1,5 @@
 """Running the workflow from tests: a copy of the workflow in a temporary folder, and snakemake."""
+
 import shutil
 import subprocess
 import sys
@@ -24,5 +25,8 @@ def copy_workflow(dest: Path) -> Path:
 def snakemake(workdir: Path, *args, timeout=1800, check=True) -> subprocess.CompletedProcess:
     result = subprocess.run([SNAKEMAKE, *args], cwd=workdir, capture_output=True, text=True, timeout=timeout)
     if check and result.returncode != 0:
-        raise AssertionError(f"snakemake {' '.join(args)} failed ({result.returncode}):\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}")
+        raise AssertionError(
+            f"snakemake {' '.join(args)} failed ({result.returncode}):\n"
+            f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
+        )
     return result

@@ -1,5 +1,6 @@
 """A real one-node SLURM cluster on localhost for the tests: Debian's slurmctld, slurmd and munge,
 a fake GPU as a generic resource. Needs root and the packages (`make ci-deps` installs them)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -20,11 +21,15 @@ class SlurmUnavailable(Exception):
 
 def ensure_packages() -> None:
     """The tests install nothing: without the programs or root they skip, naming what to do."""
-    missing = [p for p in ("slurmctld", "slurmd", "sbatch", "munged") if shutil.which(p) is None
-               and not Path(f"/usr/sbin/{p}").exists()]
+    missing = [
+        p
+        for p in ("slurmctld", "slurmd", "sbatch", "munged")
+        if shutil.which(p) is None and not Path(f"/usr/sbin/{p}").exists()
+    ]
     if missing:
-        raise SlurmUnavailable(f"SLURM programs {missing} are missing: run `make ci-deps` (as root: "
-                               f"apt-get install {' '.join(PACKAGES)})")
+        raise SlurmUnavailable(
+            f"SLURM programs {missing} are missing: run `make ci-deps` (as root: apt-get install {' '.join(PACKAGES)})"
+        )
     if os.geteuid() != 0:
         raise SlurmUnavailable("the SLURM test starts daemons and writes /etc/slurm: it needs root")
 
@@ -90,10 +95,20 @@ def local_cluster(state: Path):
         key = state / "munge.key"
         subprocess.run(["dd", "if=/dev/urandom", f"of={key}", "bs=1024", "count=1"], check=True, capture_output=True)
         key.chmod(0o400)
-        munged = subprocess.Popen(["munged", "--foreground", "--force", f"--key-file={key}", f"--socket={munge_socket}",
-                                   f"--pid-file={state}/munged.pid", f"--log-file={state}/munged.log",
-                                   f"--seed-file={state}/munged.seed"],
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        munged = subprocess.Popen(
+            [
+                "munged",
+                "--foreground",
+                "--force",
+                f"--key-file={key}",
+                f"--socket={munge_socket}",
+                f"--pid-file={state}/munged.pid",
+                f"--log-file={state}/munged.log",
+                f"--seed-file={state}/munged.seed",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         started.append(munged)
         # SLURM's munge plugin finds the socket through the config.
         with open(CONF_DIR / "slurm.conf", "a") as conf:

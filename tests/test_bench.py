@@ -1,4 +1,5 @@
 """Side-by-side benchmarking and the cost account, on hand-made timings."""
+
 import json
 
 import numpy as np
@@ -15,6 +16,7 @@ def test_each_round_times_every_case_once_in_a_new_order():
         def prepare():
             order.append(name)
             return lambda: None
+
         return bench.Case((name,), prepare)
 
     cases = [case(n) for n in "abcdef"]
@@ -28,7 +30,7 @@ def test_each_round_times_every_case_once_in_a_new_order():
 def test_speedup_is_the_spread_of_per_round_ratios():
     reference, faster = bench.Case(("fp32",), None), bench.Case(("int8",), None)
     reference.round_medians = [2.0, 4.0, 6.0, 8.0]  # the host slowed down over the rounds...
-    faster.round_medians = [1.0, 2.0, 3.0, 4.0]     # ...and both artefacts with it
+    faster.round_medians = [1.0, 2.0, 3.0, 4.0]  # ...and both artefacts with it
     stats = bench.ratio_stats(reference, faster)
     assert stats == {"median": 2.0, "p10": 2.0, "p90": 2.0}
     # Dividing medians of separate runs would mix host drift into the ratio; per-round ratios do not.
@@ -58,16 +60,19 @@ def test_thread_counts_expand_zero_to_all_but_one_of_the_job_threads():
     assert family.thread_counts([0], 1) == [1]
 
 
-@pytest.mark.parametrize("path, rule", [
-    ("results/benchmarks/mnist/lenet5/seed0/baseline.tsv", "baseline"),
-    ("results/benchmarks/mnist/lenet5/seed0/baseline/prune-s0.90-block.tsv", "prune"),
-    ("results/benchmarks/mnist/lenet5/seed0/baseline/tflite.tsv", "tflite"),
-    ("results/benchmarks/mnist/lenet5/seed0/baseline/prune-s0.90-block/wq.tsv", "wq"),
-    ("results/benchmarks/mnist/lenet5/seed0/bench_cpu.tsv", "bench_family"),
-    ("results/benchmarks/data/mnist.tsv", "prepare_data"),
-    ("results/benchmarks/summarize.tsv", "summarize"),
-    ("results/benchmarks/something_else.tsv", "unknown"),
-])
+@pytest.mark.parametrize(
+    "path, rule",
+    [
+        ("results/benchmarks/mnist/lenet5/seed0/baseline.tsv", "baseline"),
+        ("results/benchmarks/mnist/lenet5/seed0/baseline/prune-s0.90-block.tsv", "prune"),
+        ("results/benchmarks/mnist/lenet5/seed0/baseline/tflite.tsv", "tflite"),
+        ("results/benchmarks/mnist/lenet5/seed0/baseline/prune-s0.90-block/wq.tsv", "wq"),
+        ("results/benchmarks/mnist/lenet5/seed0/bench_cpu.tsv", "bench_family"),
+        ("results/benchmarks/data/mnist.tsv", "prepare_data"),
+        ("results/benchmarks/summarize.tsv", "summarize"),
+        ("results/benchmarks/something_else.tsv", "unknown"),
+    ],
+)
 def test_rule_of_a_benchmark_file(path, rule):
     assert cost.rule_of(path) == rule
 
@@ -75,13 +80,19 @@ def test_rule_of_a_benchmark_file(path, rule):
 def write_job(root, rel, wall, cpu, rss, startup=None, inner=None):
     tsv = root / "benchmarks" / f"{rel}.tsv"
     tsv.parent.mkdir(parents=True, exist_ok=True)
-    tsv.write_text("s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
-                   f"{wall}\t0:00:01\t{rss}\t0\t0\t0\t0\t0\t0\t{cpu}\n")
+    tsv.write_text(
+        "s\th:m:s\tmax_rss\tmax_vms\tmax_uss\tmax_pss\tio_in\tio_out\tmean_load\tcpu_time\n"
+        f"{wall}\t0:00:01\t{rss}\t0\t0\t0\t0\t0\t0\t{cpu}\n"
+    )
     if startup is not None:
         log = root / "logs" / f"{rel}.log"
         log.parent.mkdir(parents=True, exist_ok=True)
-        log.write_text("Epoch 1/1\n" + "job_cost: " + json.dumps(
-            {"startup_cpu_s": startup, "startup_wall_s": startup, "cpu_s": inner, "wall_s": inner}) + "\n")
+        log.write_text(
+            "Epoch 1/1\n"
+            + "job_cost: "
+            + json.dumps({"startup_cpu_s": startup, "startup_wall_s": startup, "cpu_s": inner, "wall_s": inner})
+            + "\n"
+        )
 
 
 def test_cost_account_sums_jobs_and_scales_the_measured_startup_share(tmp_path):
@@ -114,17 +125,27 @@ def test_log_without_a_cost_line_counts_no_startup(tmp_path):
 
 
 def family_record(speedups):
-    entries = [{"chain": family.FP32_REFERENCE, "results": [{"resolver": "builtin", "threads": 1, "batch": 1,
-                                                             "speedup_vs_fp32_tflite": {"median": 1.0}}]}]
+    entries = [
+        {
+            "chain": family.FP32_REFERENCE,
+            "results": [{"resolver": "builtin", "threads": 1, "batch": 1, "speedup_vs_fp32_tflite": {"median": 1.0}}],
+        }
+    ]
     for chain, value in speedups.items():
-        entries.append({"chain": chain, "results": [{"resolver": "builtin", "threads": 1, "batch": 1,
-                                                     "speedup_vs_fp32_tflite": {"median": value}}]})
+        entries.append(
+            {
+                "chain": chain,
+                "results": [
+                    {"resolver": "builtin", "threads": 1, "batch": 1, "speedup_vs_fp32_tflite": {"median": value}}
+                ],
+            }
+        )
     return {"artefacts": entries}
 
 
 def test_agreement_of_two_benchmark_runs():
     first = family_record({"a": 2.0, "b": 4.0, "c": 1.0, "d": 5.0})
-    second = family_record({"a": 2.1, "b": 4.0, "c": 1.2, "e": 3.0})   # +5 %, 0 %, +20 %; d and e unmatched
+    second = family_record({"a": 2.1, "b": 4.0, "c": 1.2, "e": 3.0})  # +5 %, 0 %, +20 %; d and e unmatched
     out = family.agreement(first, second)
     assert out["cases"] == 3
     assert out["median_rel_diff"] == pytest.approx(0.05)

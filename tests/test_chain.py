@@ -6,10 +6,14 @@ from dnncomp import chain as chain_grammar
 
 
 def test_step_tokens_round_trip():
-    for kind, params in [("tflite", {"mode": "int8-sparse"}), ("wq", {"bits": 4, "granularity": "channel"}),
-                         ("qat", {"bits": 4}), ("prune", {"sparsity": 0.9, "structure": "block"}),
-                         ("cluster", {"clusters": 16}),
-                         ("distill", {"student": "mlp32", "temperature": 4.0, "alpha": 0.1, "seed": 2})]:
+    for kind, params in [
+        ("tflite", {"mode": "int8-sparse"}),
+        ("wq", {"bits": 4, "granularity": "channel"}),
+        ("qat", {"bits": 4}),
+        ("prune", {"sparsity": 0.9, "structure": "block"}),
+        ("cluster", {"clusters": 16}),
+        ("distill", {"student": "mlp32", "temperature": 4.0, "alpha": 0.1, "seed": 2}),
+    ]:
         token = chain_grammar.step_token(kind, **params)
         assert chain_grammar.parse_step(token) == chain_grammar.Step(kind, params)
 
@@ -28,26 +32,34 @@ def test_parse_chain_names_dataset_model_seed_and_architecture():
 
 
 def test_self_distillation_keeps_the_parent_architecture():
-    chain = chain_grammar.parse_chain("results/mnist/lenet5/seed0/baseline/prune-s0.90-block/distill-self-T4-a0.5-seed0")
+    chain = chain_grammar.parse_chain(
+        "results/mnist/lenet5/seed0/baseline/prune-s0.90-block/distill-self-T4-a0.5-seed0"
+    )
     assert chain.architecture == "lenet5"
 
 
-@pytest.mark.parametrize("path", [
-    "results/mnist/lenet5/seed0/baseline/tflite-int8/prune-s0.50-block",  # nothing follows a leaf
-    "results/mnist/lenet5/seed0/baseline/prune-s1.50-block",              # sparsity out of range
-    "results/mnist/lenet5/baseline",                                      # no seed
-    "results/mnist/lenet5/seed0/baseline/tflite-int4",                    # unknown mode
-])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "results/mnist/lenet5/seed0/baseline/tflite-int8/prune-s0.50-block",  # nothing follows a leaf
+        "results/mnist/lenet5/seed0/baseline/prune-s1.50-block",  # sparsity out of range
+        "results/mnist/lenet5/baseline",  # no seed
+        "results/mnist/lenet5/seed0/baseline/tflite-int4",  # unknown mode
+    ],
+)
 def test_bad_chain_paths_are_rejected(path):
     with pytest.raises(ValueError):
         chain_grammar.parse_chain(path)
 
 
-@pytest.mark.parametrize("spec, message", [
-    ("prune > tflite", "must start with 'baseline'"),
-    ("baseline > tflite > prune", "makes no Keras model"),
-    ("baseline > sharpen", "unknown step 'sharpen'"),
-])
+@pytest.mark.parametrize(
+    "spec, message",
+    [
+        ("prune > tflite", "must start with 'baseline'"),
+        ("baseline > tflite > prune", "makes no Keras model"),
+        ("baseline > sharpen", "unknown step 'sharpen'"),
+    ],
+)
 def test_bad_chain_specs_name_the_problem(spec, message):
     with pytest.raises(ValueError, match=message):
         chain_grammar.parse_chain_spec(spec)
@@ -58,8 +70,10 @@ def test_expand_chains_is_the_product_of_each_steps_sweep():
     chains = chain_grammar.expand_chains(["baseline", "prune", "tflite"], sweeps, "mnist", "lenet5", 0)
     labels = sorted(c.label for c in chains)
     assert labels == [
-        "baseline/prune-s0.50-block/tflite-fp32", "baseline/prune-s0.50-block/tflite-int8",
-        "baseline/prune-s0.90-block/tflite-fp32", "baseline/prune-s0.90-block/tflite-int8",
+        "baseline/prune-s0.50-block/tflite-fp32",
+        "baseline/prune-s0.50-block/tflite-int8",
+        "baseline/prune-s0.90-block/tflite-fp32",
+        "baseline/prune-s0.90-block/tflite-int8",
     ]
 
 
@@ -71,7 +85,10 @@ def test_empty_sweep_is_an_error():
 def test_prefixes_list_every_intermediate_artefact():
     chain = chain_grammar.parse_chain("results/mnist/lenet5/seed0/baseline/prune-s0.90-block/tflite-int8")
     assert [c.label for c in chain_grammar.prefixes(chain)] == [
-        "baseline", "baseline/prune-s0.90-block", "baseline/prune-s0.90-block/tflite-int8"]
+        "baseline",
+        "baseline/prune-s0.90-block",
+        "baseline/prune-s0.90-block/tflite-int8",
+    ]
 
 
 def test_the_schema_allows_exactly_the_tflite_modes_the_grammar_knows():

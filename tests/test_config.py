@@ -1,4 +1,5 @@
 """Bad configs fail at start-up, before any job is planned, with a message that names the key."""
+
 import pytest
 import yaml
 
@@ -21,23 +22,31 @@ def test_default_and_tiny_configs_are_valid(workdir):
     assert result.returncode == 0, result.stderr[-3000:]
 
 
-@pytest.mark.parametrize("overlay, expected", [
-    ({"training": {"defaults": {"epochs": "ten"}}}, ["'ten' is not of type 'integer'", "epochs"]),
-    ({"training": {"defaults": {"epochs": -1}}}, ["-1 is less than the minimum of 1", "epochs"]),
-    ({"trainig": {}}, ["'trainig' was unexpected"]),
-    ({"techniques": {"prune": {"sparsities": []}}}, ["should be non-empty", "sparsities"]),
-    ({"study": {"models": ["resnet50"]}}, ["study.models", "resnet50"]),
-    ({"chains": [{"chain": "baseline > sharpen"}]}, ["chains[0].chain", "unknown step 'sharpen'"]),
-    ({"chains": [{"chain": "baseline > tflite > prune"}]}, ["chains[0].chain", "makes no Keras model"]),
-    ({"chains": [{"chain": "baseline > prune", "sweep": {"prune": {"levels": [0.5]}}}]},
-     ["chains[0].sweep.prune.levels", "not a sweep of 'prune'"]),
-    ({"chains": [{"chain": "baseline > prune", "sweep": {"prune": {"sparsities": [1.5]}}}]}, ["1.5 is greater than the maximum"]),
-    ({"techniques": {"distill": {"students": ["giant"]}}}, ["techniques.distill.students", "giant"]),
-    ({"training": {"overrides": {"imagenet": {"epochs": 3}}}}, ["training.overrides.imagenet"]),
-    ({"datasets": {"mnist": {"source": "npz"}}}, ["'path' is a required property"]),
-    ({"data_dir": "/no/such/folder"}, ["data_dir: folder '/no/such/folder' does not exist"]),
-    ({"benchmark": {"rounds": 0}}, ["0 is less than the minimum of 1", "rounds"]),
-])
+@pytest.mark.parametrize(
+    "overlay, expected",
+    [
+        ({"training": {"defaults": {"epochs": "ten"}}}, ["'ten' is not of type 'integer'", "epochs"]),
+        ({"training": {"defaults": {"epochs": -1}}}, ["-1 is less than the minimum of 1", "epochs"]),
+        ({"trainig": {}}, ["'trainig' was unexpected"]),
+        ({"techniques": {"prune": {"sparsities": []}}}, ["should be non-empty", "sparsities"]),
+        ({"study": {"models": ["resnet50"]}}, ["study.models", "resnet50"]),
+        ({"chains": [{"chain": "baseline > sharpen"}]}, ["chains[0].chain", "unknown step 'sharpen'"]),
+        ({"chains": [{"chain": "baseline > tflite > prune"}]}, ["chains[0].chain", "makes no Keras model"]),
+        (
+            {"chains": [{"chain": "baseline > prune", "sweep": {"prune": {"levels": [0.5]}}}]},
+            ["chains[0].sweep.prune.levels", "not a sweep of 'prune'"],
+        ),
+        (
+            {"chains": [{"chain": "baseline > prune", "sweep": {"prune": {"sparsities": [1.5]}}}]},
+            ["1.5 is greater than the maximum"],
+        ),
+        ({"techniques": {"distill": {"students": ["giant"]}}}, ["techniques.distill.students", "giant"]),
+        ({"training": {"overrides": {"imagenet": {"epochs": 3}}}}, ["training.overrides.imagenet"]),
+        ({"datasets": {"mnist": {"source": "npz"}}}, ["'path' is a required property"]),
+        ({"data_dir": "/no/such/folder"}, ["data_dir: folder '/no/such/folder' does not exist"]),
+        ({"benchmark": {"rounds": 0}}, ["0 is less than the minimum of 1", "rounds"]),
+    ],
+)
 def test_bad_config_names_the_problem(workdir, overlay, expected):
     result = dry_run(workdir, overlay)
     output = result.stdout + result.stderr

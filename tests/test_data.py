@@ -54,13 +54,16 @@ def test_validation_adds_channel_axis_and_flattens_labels():
     assert out["y_train"].shape == (100,)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda a: a.update(x_train=a["x_train"].astype(np.float32)), "dtype float32, expected uint8"),
-    (lambda a: a.update(y_test=a["y_test"] + 5), "labels 5..14, expected 0..9"),
-    (lambda a: a.update(y_train=a["y_train"][:-1]), r"y_train has shape \(99,\)"),
-    (lambda a: a.update(x_test=a["x_test"][:, :5]), "differ"),
-    (lambda a: a.update(y_train=a["y_train"] % 3), "cover 3 classes"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda a: a.update(x_train=a["x_train"].astype(np.float32)), "dtype float32, expected uint8"),
+        (lambda a: a.update(y_test=a["y_test"] + 5), "labels 5..14, expected 0..9"),
+        (lambda a: a.update(y_train=a["y_train"][:-1]), r"y_train has shape \(99,\)"),
+        (lambda a: a.update(x_test=a["x_test"][:, :5]), "differ"),
+        (lambda a: a.update(y_train=a["y_train"] % 3), "cover 3 classes"),
+    ],
+)
 def test_validation_errors_name_the_problem(change, message):
     raw = arrays()
     change(raw)

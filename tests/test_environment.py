@@ -1,4 +1,5 @@
 """One environment, two ways in: the conda file of every rule is generated from requirements.txt."""
+
 import re
 from pathlib import Path
 
@@ -9,7 +10,9 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_conda_environment_matches_the_pinned_requirements():
     expected = conda_env((ROOT / "requirements.txt").read_text())
-    assert (ROOT / "envs" / "study.yaml").read_text() == expected, "run `make envs/study.yaml` after changing requirements.txt"
+    assert (ROOT / "envs" / "study.yaml").read_text() == expected, (
+        "run `make envs/study.yaml` after changing requirements.txt"
+    )
 
 
 def test_every_requirement_is_pinned():

@@ -1,4 +1,5 @@
 """The HTML report in a real browser (Debian's headless Chromium): every image loads, no script error."""
+
 import shutil
 import subprocess
 
@@ -16,8 +17,16 @@ window.addEventListener('load', () => {
 });
 </script>"""
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 def chromium() -> str:
@@ -28,8 +37,9 @@ def chromium() -> str:
 
 
 def run_chromium(args, profile, timeout=120):
-    return subprocess.run([chromium(), *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True,
-                          timeout=timeout)
+    return subprocess.run(
+        [chromium(), *FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_report_loads_in_chromium_with_every_image(study, tmp_path):

@@ -38,7 +38,7 @@ def test_levels_and_zeros(bits):
     quantized, scales = quantize_symmetric(kernel, bits)
     for channel in range(3):
         levels = np.unique(np.round(quantized[:, channel] / scales[channel]))
-        assert len(levels) <= 2 ** bits - 1
+        assert len(levels) <= 2**bits - 1
     assert np.all(quantized[::2] == 0.0), "pruned weights must stay exactly zero"
 
 

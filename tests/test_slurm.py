@@ -1,4 +1,5 @@
 """The tiny workflow submitted to a real one-node SLURM cluster with the README's command, verbatim."""
+
 import json
 import re
 import shlex
@@ -6,9 +7,9 @@ import subprocess
 
 import pytest
 import yaml
+from slurm_cluster import SlurmUnavailable, local_cluster
 
 from helpers import ROOT, SNAKEMAKE, TINY, copy_workflow, snakemake
-from slurm_cluster import SlurmUnavailable, local_cluster
 
 pytestmark = pytest.mark.slow
 
@@ -85,10 +86,13 @@ def test_readme_command_runs_through_slurm_with_the_slurm_settings(cluster, tmp_
             wants_gpu = "gpu" in job.get("TresPerJob", "") or "gpu" in job.get("TresPerNode", "")
             assert wants_gpu == (rule == "bench_gpu"), f"{rule}: GPU request {job.get('TresPerJob')}"
             expected = cores if rule in ("bench_family", "bench_gpu") else 1
-            assert int(job["NumCPUs"]) >= expected and int(job.get("CPUs/Task", expected)) == expected, \
+            assert int(job["NumCPUs"]) >= expected and int(job.get("CPUs/Task", expected)) == expected, (
                 f"{rule}: asked for {job.get('CPUs/Task')} CPUs per task, config says {expected}"
+            )
             exclusive = job.get("OverSubscribe") == "NO"
-            assert exclusive == (rule in ("bench_family", "bench_gpu")), f"{rule}: OverSubscribe={job.get('OverSubscribe')}"
+            assert exclusive == (rule in ("bench_family", "bench_gpu")), (
+                f"{rule}: OverSubscribe={job.get('OverSubscribe')}"
+            )
     assert (remote / "results" / "report.html").exists()
 
 

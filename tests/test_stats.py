@@ -1,4 +1,5 @@
 """Statistics over seeds, checked on hand-made numbers (t quantiles from a printed t-table)."""
+
 import math
 
 import pandas as pd
@@ -48,18 +49,40 @@ def test_paired_test_refuses_unmatched_samples():
 
 
 def test_configuration_drops_only_the_student_seed():
-    assert stats.configuration("baseline/distill-mlp32-T4-a0.1-seed2/tflite-int8") == "baseline/distill-mlp32-T4-a0.1/tflite-int8"
+    assert (
+        stats.configuration("baseline/distill-mlp32-T4-a0.1-seed2/tflite-int8")
+        == "baseline/distill-mlp32-T4-a0.1/tflite-int8"
+    )
     assert stats.configuration("baseline/prune-s0.90-block") == "baseline/prune-s0.90-block"
 
 
 def frame():
     rows = []
     for seed, base, pruned in [(0, 0.98, 0.975), (1, 0.99, 0.984), (2, 0.97, 0.966)]:
-        rows.append({"dataset": "mnist", "model": "m", "seed": seed, "chain": "baseline", "technique": "baseline",
-                     "accuracy": base, "accuracy_vs_baseline_pt": 0.0, "parent_accuracy": None})
-        rows.append({"dataset": "mnist", "model": "m", "seed": seed, "chain": "baseline/prune-s0.90-block",
-                     "technique": "prune", "accuracy": pruned, "accuracy_vs_baseline_pt": (pruned - base) * 100,
-                     "parent_accuracy": base})
+        rows.append(
+            {
+                "dataset": "mnist",
+                "model": "m",
+                "seed": seed,
+                "chain": "baseline",
+                "technique": "baseline",
+                "accuracy": base,
+                "accuracy_vs_baseline_pt": 0.0,
+                "parent_accuracy": None,
+            }
+        )
+        rows.append(
+            {
+                "dataset": "mnist",
+                "model": "m",
+                "seed": seed,
+                "chain": "baseline/prune-s0.90-block",
+                "technique": "prune",
+                "accuracy": pruned,
+                "accuracy_vs_baseline_pt": (pruned - base) * 100,
+                "parent_accuracy": base,
+            }
+        )
     return pd.DataFrame(rows)
 
 
@@ -78,6 +101,8 @@ def test_within_is_judged_on_the_upper_end_of_the_loss_interval():
     pruned = stats.over_seeds(frame()).set_index("configuration").loc["baseline/prune-s0.90-block"]
     # loss interval 0.5 +/- 4.303 * 0.1 / sqrt(3) = [0.25, 0.75]
     assert stats.within(pruned, 0.8) is True
-    assert stats.within(pruned, 0.6) is False   # the mean (0.5) is within, the interval is not
-    one_seed = stats.over_seeds(frame()[frame()["seed"] == 0]).set_index("configuration").loc["baseline/prune-s0.90-block"]
+    assert stats.within(pruned, 0.6) is False  # the mean (0.5) is within, the interval is not
+    one_seed = (
+        stats.over_seeds(frame()[frame()["seed"] == 0]).set_index("configuration").loc["baseline/prune-s0.90-block"]
+    )
     assert stats.within(one_seed, 0.8) is None

@@ -1,4 +1,5 @@
 """The config logic behind the schema, called directly: cross-references, chain sweeps, hyperparameters."""
+
 import pytest
 
 from dnncomp import study_config
@@ -8,11 +9,19 @@ CFG = {
     "datasets": {"mnist": {}, "cifar10": {}},
     "architectures": {"lenet5": {"type": "cnn", "reference": "lenet5"}, "mlp32": {"type": "mlp", "hidden": [32]}},
     "study": {"datasets": ["mnist"], "models": ["lenet5"], "seeds": [0]},
-    "training": {"defaults": {"epochs": 10, "learning_rate": 0.001, "batch_size": 128},
-                 "overrides": {"cifar10": {"epochs": 20}}},
-    "techniques": {"prune": {"sparsities": [0.5, 0.9], "structures": ["unstructured"], "epochs": 2},
-                   "distill": {"students": ["mlp32"], "epochs": 4, "learning_rate": 0.0005,
-                               "overrides": {"cifar10/lenet5": {"epochs": 6}}}},
+    "training": {
+        "defaults": {"epochs": 10, "learning_rate": 0.001, "batch_size": 128},
+        "overrides": {"cifar10": {"epochs": 20}},
+    },
+    "techniques": {
+        "prune": {"sparsities": [0.5, 0.9], "structures": ["unstructured"], "epochs": 2},
+        "distill": {
+            "students": ["mlp32"],
+            "epochs": 4,
+            "learning_rate": 0.0005,
+            "overrides": {"cifar10/lenet5": {"epochs": 6}},
+        },
+    },
     "chains": [{"chain": "baseline > prune"}],
 }
 
@@ -22,9 +31,14 @@ def no_schema(cfg):
 
 
 def test_resolve_hparams_applies_overrides_in_order():
-    training = {"defaults": {"epochs": 5, "learning_rate": 0.1},
-                "overrides": {"mnist": {"epochs": 7}, "lenet5": {"epochs": 9, "learning_rate": 0.2},
-                              "mnist/lenet5": {"learning_rate": 0.3}}}
+    training = {
+        "defaults": {"epochs": 5, "learning_rate": 0.1},
+        "overrides": {
+            "mnist": {"epochs": 7},
+            "lenet5": {"epochs": 9, "learning_rate": 0.2},
+            "mnist/lenet5": {"learning_rate": 0.3},
+        },
+    }
     assert study_config.resolve_hparams(training, "mnist", "lenet5") == {"epochs": 9, "learning_rate": 0.3}
     assert study_config.resolve_hparams(training, "cifar10", "mlp") == {"epochs": 5, "learning_rate": 0.1}
 
@@ -38,22 +52,38 @@ def test_a_valid_config_passes_and_each_chain_is_schema_checked_with_its_sweeps(
     assert CFG["techniques"]["prune"]["sparsities"] == [0.5, 0.9]  # the config itself is untouched
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"study": {"datasets": ["mnist"], "models": ["resnet50"], "seeds": [0]}}, "study.models: unknown name(s) ['resnet50']"),
-    ({"chains": [{"chain": "baseline > sharpen"}]}, "chains[0].chain: "),
-    ({"chains": [{"chain": "baseline > prune", "models": ["vgg"]}]}, "chains[0].models: unknown name(s) ['vgg']"),
-    ({"chains": [{"chain": "baseline > prune", "sweep": {"prune": {"levels": [0.5]}}}]},
-     "chains[0].sweep.prune.levels: not a sweep of 'prune'"),
-    ({"chains": [{"chain": "baseline > prune", "sweep": {"prune": {"sparsities": []}}}]},
-     "chains[0].sweep.prune.sparsities: must be a non-empty list"),
-    ({"chains": [{"chain": "baseline > distill", "sweep": {"distill": {"students": ["giant"]}}}]},
-     "chains[0].sweep.distill.students: unknown name(s) ['giant']"),
-    ({"training": {"defaults": {"epochs": 1}, "overrides": {"imagenet": {}}}},
-     "training.overrides.imagenet: 'imagenet' is neither a dataset nor an architecture"),
-    ({"training": {"defaults": {"epochs": 1}, "overrides": {"mnist/vgg": {}}}},
-     "training.overrides.mnist/vgg: expected 'dataset/architecture'"),
-    ({"data_dir": "/no/such/folder"}, "data_dir: folder '/no/such/folder' does not exist"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (
+            {"study": {"datasets": ["mnist"], "models": ["resnet50"], "seeds": [0]}},
+            "study.models: unknown name(s) ['resnet50']",
+        ),
+        ({"chains": [{"chain": "baseline > sharpen"}]}, "chains[0].chain: "),
+        ({"chains": [{"chain": "baseline > prune", "models": ["vgg"]}]}, "chains[0].models: unknown name(s) ['vgg']"),
+        (
+            {"chains": [{"chain": "baseline > prune", "sweep": {"prune": {"levels": [0.5]}}}]},
+            "chains[0].sweep.prune.levels: not a sweep of 'prune'",
+        ),
+        (
+            {"chains": [{"chain": "baseline > prune", "sweep": {"prune": {"sparsities": []}}}]},
+            "chains[0].sweep.prune.sparsities: must be a non-empty list",
+        ),
+        (
+            {"chains": [{"chain": "baseline > distill", "sweep": {"distill": {"students": ["giant"]}}}]},
+            "chains[0].sweep.distill.students: unknown name(s) ['giant']",
+        ),
+        (
+            {"training": {"defaults": {"epochs": 1}, "overrides": {"imagenet": {}}}},
+            "training.overrides.imagenet: 'imagenet' is neither a dataset nor an architecture",
+        ),
+        (
+            {"training": {"defaults": {"epochs": 1}, "overrides": {"mnist/vgg": {}}}},
+            "training.overrides.mnist/vgg: expected 'dataset/architecture'",
+        ),
+        ({"data_dir": "/no/such/folder"}, "data_dir: folder '/no/such/folder' does not exist"),
+    ],
+)
 def test_inconsistent_configs_name_the_key(change, message):
     with pytest.raises(ConfigError, match=None) as err:
         study_config.check_config({**CFG, **change}, validate=no_schema)
@@ -67,8 +97,11 @@ def test_finetune_hparams_take_the_technique_budget_over_the_parent_settings():
 
 
 def test_a_new_student_trains_like_its_control_and_self_is_fine_tuned():
-    assert study_config.distill_hparams(CFG, "mlp32", "cifar10", "lenet5") == \
-        study_config.training_hparams(CFG, "cifar10", "mlp32") == {"epochs": 20, "learning_rate": 0.001, "batch_size": 128}
+    assert (
+        study_config.distill_hparams(CFG, "mlp32", "cifar10", "lenet5")
+        == study_config.training_hparams(CFG, "cifar10", "mlp32")
+        == {"epochs": 20, "learning_rate": 0.001, "batch_size": 128}
+    )
     assert study_config.distill_hparams(CFG, "self", "mnist", "lenet5")["learning_rate"] == 0.0005
 
 

@@ -1,4 +1,5 @@
 """Aggregation, statistics and the report's comparison table, on hand-made records."""
+
 from pathlib import Path
 
 import numpy as np
@@ -16,11 +17,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def record(path, accuracy, size, parent=None, fmt="tflite", extra=None):
     chain = parse_chain(path)
-    rec = make_record(chain, artefact=f"{path}/model.{fmt}", fmt=fmt, accuracy=accuracy,
-                      sizes={"size_bytes": size, "gzip_bytes": size // 2, "xz_bytes": size // 3},
-                      counts={"params": 100, "nonzero_params": 100, "layer_sparsity": {}},
-                      runtime={"engine": "litert", "resolver": "builtin", "resolvers": ["builtin"]},
-                      parent=parent, flag_margin=0.05, params={}, extra=extra)
+    rec = make_record(
+        chain,
+        artefact=f"{path}/model.{fmt}",
+        fmt=fmt,
+        accuracy=accuracy,
+        sizes={"size_bytes": size, "gzip_bytes": size // 2, "xz_bytes": size // 3},
+        counts={"params": 100, "nonzero_params": 100, "layer_sparsity": {}},
+        runtime={"engine": "litert", "resolver": "builtin", "resolvers": ["builtin"]},
+        parent=parent,
+        flag_margin=0.05,
+        params={},
+        extra=extra,
+    )
     return rec
 
 
@@ -28,8 +37,12 @@ def record(path, accuracy, size, parent=None, fmt="tflite", extra=None):
 def records(tmp_path):
     root = "results/mnist/lenet5/seed0/baseline"
     base = record(root, 0.99, 3000, fmt="keras")
-    recs = [base, record(f"{root}/tflite-fp32", 0.99, 1000, base), record(f"{root}/tflite-int8", 0.985, 250, base),
-            record(f"{root}/tflite-dynamic", 0.50, 260, base)]
+    recs = [
+        base,
+        record(f"{root}/tflite-fp32", 0.99, 1000, base),
+        record(f"{root}/tflite-int8", 0.985, 250, base),
+        record(f"{root}/tflite-dynamic", 0.50, 260, base),
+    ]
     paths = []
     for i, rec in enumerate(recs):
         paths.append(tmp_path / f"{i}.json")
@@ -37,14 +50,34 @@ def records(tmp_path):
     # One family record, as bench_family writes it: int8 twice as fast as fp32 in every round.
     entries = []
     for latency, rec in ((40.0, recs[1]), (20.0, recs[2])):
-        results = [{"batch": b, "threads": t, "median_us": latency * b / t, "p10_us": latency * 0.9,
-                    "p90_us": latency * 1.2, "throughput_sps": 1e6 / latency, "resolver": "builtin",
-                    "speedup_vs_fp32_tflite": {"median": 40.0 / latency, "p10": 40.0 / latency - 0.1,
-                                               "p90": 40.0 / latency + 0.1},
-                    "speedup_vs_keras": {"median": 100.0 / latency, "p10": 1.0, "p90": 9.0}}
-                   for b in (1, 8) for t in (1, 2)]
-        entries.append({"artefact": rec["artefact"], "chain": rec["chain"], "engine": "litert",
-                        "resolvers": ["builtin"], "results": results})
+        results = [
+            {
+                "batch": b,
+                "threads": t,
+                "median_us": latency * b / t,
+                "p10_us": latency * 0.9,
+                "p90_us": latency * 1.2,
+                "throughput_sps": 1e6 / latency,
+                "resolver": "builtin",
+                "speedup_vs_fp32_tflite": {
+                    "median": 40.0 / latency,
+                    "p10": 40.0 / latency - 0.1,
+                    "p90": 40.0 / latency + 0.1,
+                },
+                "speedup_vs_keras": {"median": 100.0 / latency, "p10": 1.0, "p90": 9.0},
+            }
+            for b in (1, 8)
+            for t in (1, 2)
+        ]
+        entries.append(
+            {
+                "artefact": rec["artefact"],
+                "chain": rec["chain"],
+                "engine": "litert",
+                "resolvers": ["builtin"],
+                "results": results,
+            }
+        )
     family = tmp_path / "bench_cpu.json"
     write_json({"family": "results/mnist/lenet5/seed0", "artefacts": entries}, family)
     return paths, [family]
@@ -94,7 +127,16 @@ def test_pareto_front_keeps_only_undominated_points():
 def test_figures_render_even_without_data(tmp_path, records):
     paths, benches = records
     frame = summary.summarize(summary.load_records(paths), *summary.bench_rows(benches))
-    for name in ("ptq_modes", "bits", "pruning", "prune_quantize", "distill_temperature", "distill_sizes", "pareto", "speedups"):
+    for name in (
+        "ptq_modes",
+        "bits",
+        "pruning",
+        "prune_quantize",
+        "distill_temperature",
+        "distill_sizes",
+        "pareto",
+        "speedups",
+    ):
         out = tmp_path / f"{name}.png"
         getattr(figures, name)(frame, out)
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -103,14 +145,34 @@ def test_figures_render_even_without_data(tmp_path, records):
 def test_mode_tables_order_modes_and_keep_baselines_apart_from_pruned_parents():
     rows = [("tflite", None, None, mode) for mode in ("int8", "fp32", "dynamic", "fp16")]
     rows += [("prune>tflite", s, "block", mode) for s in (0.9, 0.5) for mode in ("int8-sparse", "int8", "fp32-sparse")]
-    frame = pd.DataFrame([{"dataset": "mnist", "model": "lenet5", "seed": 0, "technique": t, "sparsity": s,
-                           "structure": st, "mode": m, "accuracy": 0.9, "size_bytes": 1} for t, s, st, m in rows])
+    frame = pd.DataFrame(
+        [
+            {
+                "dataset": "mnist",
+                "model": "lenet5",
+                "seed": 0,
+                "technique": t,
+                "sparsity": s,
+                "structure": st,
+                "mode": m,
+                "accuracy": 0.9,
+                "size_bytes": 1,
+            }
+            for t, s, st, m in rows
+        ]
+    )
     baseline = summary.mode_table(frame, "tflite")
     assert list(baseline["mode"]) == ["fp32", "fp16", "dynamic", "int8"]
     assert "sparsity" not in baseline
     pruned = summary.mode_table(frame, "prune>tflite")
     assert list(zip(pruned["sparsity"], pruned["mode"], strict=True)) == [
-        (0.5, "fp32-sparse"), (0.5, "int8"), (0.5, "int8-sparse"), (0.9, "fp32-sparse"), (0.9, "int8"), (0.9, "int8-sparse")]
+        (0.5, "fp32-sparse"),
+        (0.5, "int8"),
+        (0.5, "int8-sparse"),
+        (0.9, "fp32-sparse"),
+        (0.9, "int8"),
+        (0.9, "int8-sparse"),
+    ]
 
 
 ANCHORS = ROOT / "report" / "anchors.yaml"
@@ -144,7 +206,9 @@ def test_every_configured_model_has_the_anchors_the_report_expects():
         assert reference, f"study model '{model}' names no `reference` network: the report would show no anchors"
         assert reference in claims["pruning"]["ratio"], f"no pruning anchor for {reference}"
         for dataset in config["study"]["datasets"]:
-            assert reference in claims["prune_quantize"]["target"][dataset], f"no prune->quantize anchor: {dataset}/{reference}"
+            assert reference in claims["prune_quantize"]["target"][dataset], (
+                f"no prune->quantize anchor: {dataset}/{reference}"
+            )
             assert dataset in claims["pruning"]["tolerance_pt"]
 
 
@@ -153,11 +217,25 @@ def seeded(rows):
     out = []
     for seed, (base, int8, pruned) in enumerate(rows):
         root = {"dataset": "mnist", "model": "lenet5", "seed": seed, "distill_seed": np.nan, "student": None}
-        out += [{**root, "chain": "baseline", "technique": "baseline", "accuracy": base, "parent_accuracy": np.nan},
-                {**root, "chain": "baseline/tflite-int8", "technique": "tflite", "accuracy": int8, "parent_accuracy": base,
-                 "compression_vs_fp32": 4.0},
-                {**root, "chain": "baseline/prune-s0.95-unstructured/tflite-int8-sparse", "technique": "prune>tflite",
-                 "accuracy": pruned, "parent_accuracy": pruned + 0.001, "gzip_compression_vs_fp32_gzip": 36.0 + seed}]
+        out += [
+            {**root, "chain": "baseline", "technique": "baseline", "accuracy": base, "parent_accuracy": np.nan},
+            {
+                **root,
+                "chain": "baseline/tflite-int8",
+                "technique": "tflite",
+                "accuracy": int8,
+                "parent_accuracy": base,
+                "compression_vs_fp32": 4.0,
+            },
+            {
+                **root,
+                "chain": "baseline/prune-s0.95-unstructured/tflite-int8-sparse",
+                "technique": "prune>tflite",
+                "accuracy": pruned,
+                "parent_accuracy": pruned + 0.001,
+                "gzip_compression_vs_fp32_gzip": 36.0 + seed,
+            },
+        ]
     frame = pd.DataFrame(out)
     frame["accuracy_vs_baseline_pt"] = (frame["accuracy"] - frame.groupby("seed")["accuracy"].transform("first")) * 100
     return frame
@@ -174,19 +252,46 @@ def test_claims_are_judged_on_the_paired_interval():
     assert "-0.10 pt [-0.10, -0.10] (n = 3)" in int8 and "holds" in int8
     # losses 0.2, 0.3, 0.25: the whole interval is within 1 pt, and 37x >= 35x
     frame = seeded([(0.990, 0.989, 0.988), (0.980, 0.979, 0.977), (0.985, 0.984, 0.9825)])
-    combined = html.anchors_table(frame, anchors, {"lenet5": "lenet5"}).set_index("claim").loc[
-        "prune -> quantize 35x smaller (best within 1 pt)", "measured here"]
+    combined = (
+        html.anchors_table(frame, anchors, {"lenet5": "lenet5"})
+        .set_index("claim")
+        .loc["prune -> quantize 35x smaller (best within 1 pt)", "measured here"]
+    )
     assert combined.endswith(": holds") and "37.0x [" in combined and "(n = 3)" in combined
 
 
 def test_distillation_verdict_is_a_paired_test_over_seeds():
     rows = []
     for seed, (student, control) in enumerate([(0.970, 0.965), (0.972, 0.966), (0.969, 0.965)]):
-        rows.append({"dataset": "mnist", "model": "lenet5", "technique": "distill", "student": "mlp32", "temperature": 4.0,
-                     "alpha": 0.1, "distill_seed": seed, "seed": 0, "accuracy": student})
-        rows.append({"dataset": "mnist", "model": "mlp32", "technique": "baseline", "student": None, "temperature": np.nan,
-                     "alpha": np.nan, "distill_seed": np.nan, "seed": seed, "accuracy": control})
-    text = html.distillation_rows(pd.DataFrame(rows), html.load_anchors(ANCHORS)["claims"]["distillation"])[0]["measured here"]
+        rows.append(
+            {
+                "dataset": "mnist",
+                "model": "lenet5",
+                "technique": "distill",
+                "student": "mlp32",
+                "temperature": 4.0,
+                "alpha": 0.1,
+                "distill_seed": seed,
+                "seed": 0,
+                "accuracy": student,
+            }
+        )
+        rows.append(
+            {
+                "dataset": "mnist",
+                "model": "mlp32",
+                "technique": "baseline",
+                "student": None,
+                "temperature": np.nan,
+                "alpha": np.nan,
+                "distill_seed": np.nan,
+                "seed": seed,
+                "accuracy": control,
+            }
+        )
+    text = html.distillation_rows(pd.DataFrame(rows), html.load_anchors(ANCHORS)["claims"]["distillation"])[0][
+        "measured here"
+    ]
     # gains 0.5, 0.6, 0.4 pt: mean 0.5, sd 0.1, d_z 5; t = 8.66 with 2 df, p = 0.013
     assert "paired gain +0.50 pt" in text and "(n = 3)" in text and "d_z = 5.00" in text
     assert "p = 0.0131" in text and text.endswith("beats its control")

@@ -1,10 +1,9 @@
 """Quantization, pruning and distillation on a tiny model and dataset: real TFMOT and TFLite calls."""
+
 import numpy as np
 import pytest
 
-from dnncomp import distill
-from dnncomp import models
-from dnncomp import prune
+from dnncomp import distill, models, prune
 from dnncomp.evaluate import accuracy, keras_logits, make_interpreter, tflite_logits
 from dnncomp.quantize import convert, convert_qat, qat_model, quantize_weights, split_mode
 from dnncomp.sizes import parameter_counts
@@ -82,8 +81,15 @@ def test_pruning_reaches_target_sparsity(tf_modules, trained, tiny_dataset, stru
     steps = steps_per_epoch(len(tiny_dataset.x_train), hp["batch_size"]) * hp["epochs"]
     cfg = {"ramp_fraction": 0.5, "frequency": 2, "block_size": [16, 1], "max_layer_sparsity": {"fc2": 0.5}}
     model, plan = prune.prune_wrap(tfmot, keras, trained, 0.75, structure, steps, cfg)
-    fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), hp,
-        callbacks=prune.pruning_callbacks(tfmot), early_stopping=False)
+    fit(
+        keras,
+        model,
+        tiny_dataset.split("train"),
+        tiny_dataset.split("val"),
+        hp,
+        callbacks=prune.pruning_callbacks(tfmot),
+        early_stopping=False,
+    )
     model = prune.strip(tfmot, model)
     sparsity = parameter_counts(model)["layer_sparsity"]
     assert sparsity["fc1"] == pytest.approx(0.75, abs=0.02)
@@ -116,8 +122,8 @@ def test_block_for_falls_back_for_convolutions_and_odd_shapes(tf_modules):
     assert prune.block_for(keras, model.get_layer("conv1"), "block", (16, 1)) == (1, 1)
     assert prune.block_for(keras, model.get_layer("logits"), "block", (16, 1)) == (16, 1)  # 32x10
     assert prune.block_for(keras, model.get_layer("logits"), "block", (16, 1), is_output=True) == (1, 1)
-    assert prune.block_for(keras, model.get_layer("fc1"), "block", (16, 1)) == (16, 1)     # 64x32
-    assert prune.block_for(keras, model.get_layer("fc1"), "block", (64, 1)) == (1, 1)      # one block row
+    assert prune.block_for(keras, model.get_layer("fc1"), "block", (16, 1)) == (16, 1)  # 64x32
+    assert prune.block_for(keras, model.get_layer("fc1"), "block", (64, 1)) == (1, 1)  # one block row
     assert prune.block_for(keras, model.get_layer("logits"), "block", (16, 10)) == (1, 1)  # one block column
 
 
@@ -147,9 +153,15 @@ def test_student_trains_on_packed_targets(tf_modules, trained, tiny_dataset):
     tf, keras, _ = tf_modules
     logits = {s: keras_logits(trained, tiny_dataset.split(s)[0]) for s in ("train", "val")}
     student = models.build(keras, "student", {"type": "mlp", "hidden": [8]}, tiny_dataset.input_shape, 2)
-    history = fit(keras, student, (tiny_dataset.x_train, distill.pack_targets(tiny_dataset.y_train, logits["train"])),
-                  (tiny_dataset.x_val, distill.pack_targets(tiny_dataset.y_val, logits["val"])), {**HP, "patience": 2},
-                  loss=distill.distillation_loss(tf, keras, 4.0, 0.1), metrics=[distill.packed_accuracy(keras)])
+    history = fit(
+        keras,
+        student,
+        (tiny_dataset.x_train, distill.pack_targets(tiny_dataset.y_train, logits["train"])),
+        (tiny_dataset.x_val, distill.pack_targets(tiny_dataset.y_val, logits["val"])),
+        {**HP, "patience": 2},
+        loss=distill.distillation_loss(tf, keras, 4.0, 0.1),
+        metrics=[distill.packed_accuracy(keras)],
+    )
     assert "val_accuracy" in history
     x, y = tiny_dataset.split("test")
     assert accuracy(keras_logits(student, x), y) > 0.9
@@ -158,8 +170,11 @@ def test_student_trains_on_packed_targets(tf_modules, trained, tiny_dataset):
 def dense_kernel_scales(blob) -> list:
     """Number of quantization scales of each int8 2-D weight tensor (Dense kernels) in a .tflite."""
     interpreter = make_interpreter(blob)
-    return [len(t["quantization_parameters"]["scales"]) for t in interpreter.get_tensor_details()
-            if t["dtype"] == np.int8 and len(t["shape"]) == 2 and t["shape"][0] > 1 and t["shape"][1] > 1]
+    return [
+        len(t["quantization_parameters"]["scales"])
+        for t in interpreter.get_tensor_details()
+        if t["dtype"] == np.int8 and len(t["shape"]) == 2 and t["shape"][0] > 1 and t["shape"][1] > 1
+    ]
 
 
 def test_per_tensor_dense_switch_is_honoured(tf_modules, trained, tiny_dataset):

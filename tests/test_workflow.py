@@ -1,4 +1,5 @@
 """End to end on the tiny config (a real MNIST subset, one epoch): every rule runs for real."""
+
 import json
 import os
 import re
@@ -21,15 +22,21 @@ def test_every_record_is_summarized(study):
     records = list((workdir / "results").rglob("metrics.json"))
     assert len(summary) == len(records)
     chains = set(summary["chain"])
-    for expected in ["baseline", "baseline/tflite-fp32", "baseline/tflite-int8", "baseline/wq-b4-channel",
-                     "baseline/qat-b4", "baseline/prune-s0.90-block", "baseline/prune-s0.90-block/cluster-c8",
-                     "baseline/prune-s0.90-block/cluster-c8/tflite-int8-sparse",
-                     "baseline/distill-mlp32-T4-a0.1-seed1/tflite-int8",
-                     "baseline/prune-s0.90-block/distill-self-T4-a0.1-seed0"]:
+    for expected in [
+        "baseline",
+        "baseline/tflite-fp32",
+        "baseline/tflite-int8",
+        "baseline/wq-b4-channel",
+        "baseline/qat-b4",
+        "baseline/prune-s0.90-block",
+        "baseline/prune-s0.90-block/cluster-c8",
+        "baseline/prune-s0.90-block/cluster-c8/tflite-int8-sparse",
+        "baseline/distill-mlp32-T4-a0.1-seed1/tflite-int8",
+        "baseline/prune-s0.90-block/distill-self-T4-a0.1-seed0",
+    ]:
         assert expected in chains
     # From-scratch controls of the distilled student, one per student seed.
     assert len(summary[(summary["model"] == "mlp32") & (summary["chain"] == "baseline")]) == 2
-
 
 
 def test_configurations_are_summarized_over_seeds(study):
@@ -128,20 +135,31 @@ def test_adding_a_sweep_point_schedules_only_new_jobs(study, tmp_path):
     """A new sparsity level and a new GPU batch size rerun only what they change: every other job's
     params must stay the same (Snakemake reruns a job whose params change). The family benchmark of
     the pruned model reruns: it times the new artefacts side by side with the others."""
-    result = dry_run_with(study, tmp_path, "techniques: {prune: {sparsities: [0.9, 0.95]}}\n"
-                                           "benchmark: {gpu_batch_sizes: [1, 128]}\n")
+    result = dry_run_with(
+        study, tmp_path, "techniques: {prune: {sparsities: [0.9, 0.95]}}\nbenchmark: {gpu_batch_sizes: [1, 128]}\n"
+    )
     scheduled = scheduled_outputs(result)
-    aggregates = {"results/summary.csv", "results/summary_over_seeds.csv", "results/report.html", "results/bench_gpu.json",
-                  "results/mnist/lenet300_100/seed0/bench_cpu.json"}
-    unexpected = sorted(p for p in scheduled if "prune-s0.95-" not in p and p not in aggregates
-                        and not p.startswith(("results/figures/", "results/tables/")))
+    aggregates = {
+        "results/summary.csv",
+        "results/summary_over_seeds.csv",
+        "results/report.html",
+        "results/bench_gpu.json",
+        "results/mnist/lenet300_100/seed0/bench_cpu.json",
+    }
+    unexpected = sorted(
+        p
+        for p in scheduled
+        if "prune-s0.95-" not in p and p not in aggregates and not p.startswith(("results/figures/", "results/tables/"))
+    )
     assert any("prune-s0.95-block/cluster-c8/tflite-int8-sparse" in p for p in scheduled)
     assert "results/bench_gpu.json" in scheduled
     assert not unexpected, f"jobs rerun without cause: {unexpected}"
 
 
 def test_adding_a_resolver_reruns_only_tflite_evaluations_and_benchmarks(study, tmp_path):
-    result = dry_run_with(study, tmp_path, "evaluation: {resolvers: [builtin_without_default_delegates, auto, builtin]}\n")
+    result = dry_run_with(
+        study, tmp_path, "evaluation: {resolvers: [builtin_without_default_delegates, auto, builtin]}\n"
+    )
     rules = scheduled_rules(result)
     assert "tflite" in rules and "bench_family" in rules
     assert rules <= {"tflite", "qat", "bench_family"} | AGGREGATES, f"rerun without cause: {rules}"
@@ -185,8 +203,10 @@ def test_family_benchmark_times_every_artefact_side_by_side(study):
     workdir, _ = study
     family = json.loads((workdir / "results/mnist/lenet300_100/seed0/bench_cpu.json").read_text())
     benchmarked = {entry["chain"] for entry in family["artefacts"]}
-    artefacts = {str(p.parent.relative_to(workdir / "results/mnist/lenet300_100/seed0"))
-                 for p in (workdir / "results/mnist/lenet300_100/seed0").rglob("model.tflite")}
+    artefacts = {
+        str(p.parent.relative_to(workdir / "results/mnist/lenet300_100/seed0"))
+        for p in (workdir / "results/mnist/lenet300_100/seed0").rglob("model.tflite")
+    }
     assert benchmarked == artefacts | {"baseline"}
     rounds = family["timing"]["rounds"]
     for entry in family["artefacts"]:
@@ -201,8 +221,19 @@ def test_cost_account_covers_every_rule(study):
     workdir, _ = study
     rules = pd.read_csv(workdir / "results/tables/cost_by_rule.csv")
     stages = pd.read_csv(workdir / "results/tables/cost_by_stage.csv")
-    assert {"baseline", "prune", "cluster", "qat", "distill", "tflite", "wq", "bench_family", "teacher_logits",
-            "prepare_data", "summarize"} <= set(rules["rule"])
+    assert {
+        "baseline",
+        "prune",
+        "cluster",
+        "qat",
+        "distill",
+        "tflite",
+        "wq",
+        "bench_family",
+        "teacher_logits",
+        "prepare_data",
+        "summarize",
+    } <= set(rules["rule"])
     total = rules[rules["stage"] == "total"].iloc[0]
     assert total["cpu_s"] > 0 and 0 < total["startup_share"] < 1
     assert abs(stages["cpu_s"].sum() - total["cpu_s"]) < 1e-6 * max(1.0, total["cpu_s"])
@@ -221,8 +252,18 @@ def test_corrupt_dataset_fails_fast_naming_the_file(tmp_path):
     data_dir = tmp_path / "data"
     data_dir.mkdir()
     (data_dir / "mnist.npz").write_bytes((ROOT / "tests/data/mnist.npz").read_bytes()[:5000])
-    result = snakemake(workdir, "results/data/mnist.npz", "--cores", "1", "--configfile", str(TINY),
-                       "--config", f"data_dir={data_dir}", check=False, timeout=300)
+    result = snakemake(
+        workdir,
+        "results/data/mnist.npz",
+        "--cores",
+        "1",
+        "--configfile",
+        str(TINY),
+        "--config",
+        f"data_dir={data_dir}",
+        check=False,
+        timeout=300,
+    )
     assert result.returncode != 0
     log = (workdir / "results/logs/data/mnist.log").read_text()
     assert f"{data_dir / 'mnist.npz'} is not a valid .npz archive" in log
@@ -232,8 +273,10 @@ def test_corrupt_dataset_fails_fast_naming_the_file(tmp_path):
 
 # ----------------------------------------------------------------------------- interruption
 
-BASELINES = ["results/mnist/lenet300_100/seed0/baseline/metrics.json",
-             "results/mnist/lenet5/seed0/baseline/metrics.json"]
+BASELINES = [
+    "results/mnist/lenet300_100/seed0/baseline/metrics.json",
+    "results/mnist/lenet5/seed0/baseline/metrics.json",
+]
 
 
 def start_until_second_job_runs(workdir, args):
@@ -242,11 +285,18 @@ def start_until_second_job_runs(workdir, args):
     takes seconds, so it is still running when the signal arrives)."""
     # A shell that starts a command in the background (as a CI runner may) makes it ignore SIGINT, and
     # the ignore is inherited: give Snakemake the default disposition so that it sees the interrupt.
-    process = subprocess.Popen([SNAKEMAKE, *BASELINES, *args], cwd=workdir, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL, start_new_session=True,
-                               preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
-    logs = {target: workdir / target.replace("results/", "results/logs/").replace("/baseline/metrics.json", "/baseline.log")
-            for target in BASELINES}
+    process = subprocess.Popen(
+        [SNAKEMAKE, *BASELINES, *args],
+        cwd=workdir,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    logs = {
+        target: workdir / target.replace("results/", "results/logs/").replace("/baseline/metrics.json", "/baseline.log")
+        for target in BASELINES
+    }
     deadline = time.monotonic() + 600
     while time.monotonic() < deadline:
         done = [t for t in BASELINES if (workdir / t).exists()]

@@ -2,11 +2,12 @@
 interleaved rounds (each round times every case once, in shuffled order, after its own warm-up),
 so a speedup is a ratio of timings taken together on one host, and its spread is that of the
 per-round ratios."""
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 
@@ -29,8 +30,11 @@ def time_calls(call, warmup: int, min_repeats: int, min_seconds: float, max_repe
 def spread(values) -> dict:
     """Median with the 10th and 90th percentiles."""
     values = np.asarray(values, dtype=float)
-    return {"median": float(np.median(values)), "p10": float(np.percentile(values, 10)),
-            "p90": float(np.percentile(values, 90))}
+    return {
+        "median": float(np.median(values)),
+        "p10": float(np.percentile(values, 10)),
+        "p90": float(np.percentile(values, 90)),
+    }
 
 
 def summarize(times: np.ndarray, batch: int) -> dict:
@@ -117,6 +121,7 @@ def keras_case(key: tuple, tf, model, x: np.ndarray, batch: int, device: str = "
         def call():
             with tf.device(device):
                 fn(inputs).numpy()  # .numpy() waits for the device to finish
+
         return call
 
     return Case(key, prepare, actual_batch=batch)

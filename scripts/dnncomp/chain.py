@@ -6,6 +6,7 @@ Every technique appends one step token to its parent's path, so "prune -> quanti
 quantize step applied to a pruned parent. This module is pure Python (no TensorFlow) because the
 Snakefile imports it for wildcard constraints and target expansion.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -43,8 +44,10 @@ WILDCARDS = {
 
 # A parent model's chain as a wildcard value (results/ left out): a baseline, then only steps that
 # make a Keras model, so that the parent of a post-training step can never be a .tflite.
-PARENT_CHAIN = (rf"{NAME}/{NAME}/seed\d+/baseline"
-                rf"(?:/(?:{'|'.join(kind for kind in KERAS_STEPS if kind != 'baseline')})-[^/]+)*")
+PARENT_CHAIN = (
+    rf"{NAME}/{NAME}/seed\d+/baseline"
+    rf"(?:/(?:{'|'.join(kind for kind in KERAS_STEPS if kind != 'baseline')})-[^/]+)*"
+)
 
 # step kind -> (token format, {param: wildcard name})
 STEP_FORMATS = {
@@ -163,12 +166,12 @@ class Chain:
         return arch
 
     @property
-    def parent(self) -> "Chain | None":
+    def parent(self) -> Chain | None:
         if len(self.steps) == 1:
             return None
         return Chain(self.dataset, self.model, self.seed, self.steps[:-1])
 
-    def find(self, kind: str) -> "Step | None":
+    def find(self, kind: str) -> Step | None:
         """The last step of this kind in the chain, if any."""
         for step in reversed(self.steps):
             if step.kind == kind:
@@ -184,7 +187,9 @@ def parse_chain(path: str) -> Chain:
     steps = tuple(parse_step(token) for token in tokens)
     for parent, child in itertools.pairwise(steps):
         if parent.kind not in KERAS_STEPS:
-            raise ValueError(f"'{path}': step '{child.token}' cannot follow '{parent.token}', which is not a Keras model")
+            raise ValueError(
+                f"'{path}': step '{child.token}' cannot follow '{parent.token}', which is not a Keras model"
+            )
     return Chain(match["dataset"], match["model"], int(match["seed"]), steps)
 
 
@@ -213,7 +218,10 @@ def step_variants(kind: str, sweep: dict) -> list:
     for key in keys:
         if not sweep.get(key):
             raise ValueError(f"technique '{kind}' needs a non-empty list '{key}'")
-    return [Step(kind, {axes[k]: v for k, v in zip(keys, combo, strict=True)}) for combo in itertools.product(*(sweep[k] for k in keys))]
+    return [
+        Step(kind, {axes[k]: v for k, v in zip(keys, combo, strict=True)})
+        for combo in itertools.product(*(sweep[k] for k in keys))
+    ]
 
 
 def expand_chains(kinds: list, sweeps: dict, dataset: str, model: str, seed: int) -> list:

@@ -5,6 +5,7 @@ share measured inside each job (the last line of its log: interpreter, imports, 
 model loading before the real work), and the CPU time of Snakemake's own process where it can be
 read (a local run: it is an ancestor of the job that writes the account). Every rule's log path
 mirrors its benchmark path: results/logs/X.log beside results/benchmarks/X.tsv."""
+
 from __future__ import annotations
 
 import json
@@ -20,16 +21,33 @@ from .runtime import JOB_COST_PREFIX
 # (tflite_batchN, wq_batchN) are accounted under their step kind.
 STAGES = {
     "prepare_data": "data",
-    "baseline": "training", "prune": "training", "cluster": "training", "qat": "training", "distill": "training",
-    "teacher_logits": "conversion", "tflite": "conversion", "wq": "conversion",
-    "bench_family": "benchmark", "bench_gpu": "benchmark",
-    "summarize": "aggregation", "figures": "aggregation", "tables": "aggregation",
-    "cost_account": "aggregation", "html_report": "aggregation",
+    "baseline": "training",
+    "prune": "training",
+    "cluster": "training",
+    "qat": "training",
+    "distill": "training",
+    "teacher_logits": "conversion",
+    "tflite": "conversion",
+    "wq": "conversion",
+    "bench_family": "benchmark",
+    "bench_gpu": "benchmark",
+    "summarize": "aggregation",
+    "figures": "aggregation",
+    "tables": "aggregation",
+    "cost_account": "aggregation",
+    "html_report": "aggregation",
 }
 # Benchmark and record file names that are not step tokens.
-NAMED_FILES = {"teacher_logits": "teacher_logits", "bench_cpu": "bench_family", "bench_gpu": "bench_gpu",
-               "summarize": "summarize", "figures": "figures", "tables": "tables", "cost_account": "cost_account",
-               "html_report": "html_report"}
+NAMED_FILES = {
+    "teacher_logits": "teacher_logits",
+    "bench_cpu": "bench_family",
+    "bench_gpu": "bench_gpu",
+    "summarize": "summarize",
+    "figures": "figures",
+    "tables": "tables",
+    "cost_account": "cost_account",
+    "html_report": "html_report",
+}
 COLUMNS = ["stage", "rule", "jobs", "cpu_s", "wall_s", "max_rss_mb", "startup_cpu_s", "startup_share"]
 
 
@@ -58,7 +76,7 @@ def job_cost_from_log(path) -> dict | None:
         return None
     for line in reversed(lines):
         if line.startswith(JOB_COST_PREFIX):
-            return json.loads(line[len(JOB_COST_PREFIX):])
+            return json.loads(line[len(JOB_COST_PREFIX) :])
     return None
 
 
@@ -72,9 +90,16 @@ def job_benchmarks(benchmarks, logs) -> pd.DataFrame:
             continue
         last = table.iloc[-1]
         inner = job_cost_from_log(Path(logs) / path.relative_to(benchmarks).with_suffix(".log")) or {}
-        rows.append({"rule": rule_of(path), "wall_s": float(last["s"]), "cpu_s": float(last["cpu_time"]),
-                     "max_rss_mb": float(last["max_rss"]), "startup_cpu_s": inner.get("startup_cpu_s"),
-                     "inner_cpu_s": inner.get("cpu_s")})
+        rows.append(
+            {
+                "rule": rule_of(path),
+                "wall_s": float(last["s"]),
+                "cpu_s": float(last["cpu_time"]),
+                "max_rss_mb": float(last["max_rss"]),
+                "startup_cpu_s": inner.get("startup_cpu_s"),
+                "inner_cpu_s": inner.get("cpu_s"),
+            }
+        )
     return pd.DataFrame(rows, columns=["rule", "wall_s", "cpu_s", "max_rss_mb", "startup_cpu_s", "inner_cpu_s"])
 
 
@@ -86,9 +111,14 @@ def measured_sum(values: pd.Series) -> float:
 def account(jobs: pd.DataFrame, scheduler_cpu_s: float | None) -> pd.DataFrame:
     """Per-rule totals, with each rule's start-up share (start-up CPU over the CPU measured inside the
     same jobs), a row for Snakemake's own process, and a total."""
-    per_rule = jobs.groupby("rule").agg(jobs=("cpu_s", "size"), cpu_s=("cpu_s", "sum"), wall_s=("wall_s", "sum"),
-                                        max_rss_mb=("max_rss_mb", "max"), startup_cpu_s=("startup_cpu_s", measured_sum),
-                                        inner_cpu_s=("inner_cpu_s", measured_sum))
+    per_rule = jobs.groupby("rule").agg(
+        jobs=("cpu_s", "size"),
+        cpu_s=("cpu_s", "sum"),
+        wall_s=("wall_s", "sum"),
+        max_rss_mb=("max_rss_mb", "max"),
+        startup_cpu_s=("startup_cpu_s", measured_sum),
+        inner_cpu_s=("inner_cpu_s", measured_sum),
+    )
     per_rule["startup_share"] = per_rule["startup_cpu_s"] / per_rule["inner_cpu_s"]
     # Scale the measured share to the rule's whole CPU time (the job's shell and Python start count too).
     per_rule["startup_cpu_s"] = per_rule["startup_share"] * per_rule["cpu_s"]
@@ -96,12 +126,21 @@ def account(jobs: pd.DataFrame, scheduler_cpu_s: float | None) -> pd.DataFrame:
     per_rule.insert(0, "stage", per_rule["rule"].map(STAGES).fillna("other"))
     rows = [per_rule.sort_values(["stage", "cpu_s"], ascending=[True, False])]
     if scheduler_cpu_s is not None:
-        rows.append(pd.DataFrame([{"stage": "snakemake", "rule": "snakemake (scheduler process)", "jobs": 0,
-                                   "cpu_s": scheduler_cpu_s}]))
+        rows.append(
+            pd.DataFrame(
+                [{"stage": "snakemake", "rule": "snakemake (scheduler process)", "jobs": 0, "cpu_s": scheduler_cpu_s}]
+            )
+        )
     table = pd.concat(rows, ignore_index=True)
-    total = {"stage": "total", "rule": "all", "jobs": int(table["jobs"].sum()), "cpu_s": table["cpu_s"].sum(),
-             "wall_s": table["wall_s"].sum(), "max_rss_mb": table["max_rss_mb"].max(),
-             "startup_cpu_s": table["startup_cpu_s"].sum()}
+    total = {
+        "stage": "total",
+        "rule": "all",
+        "jobs": int(table["jobs"].sum()),
+        "cpu_s": table["cpu_s"].sum(),
+        "wall_s": table["wall_s"].sum(),
+        "max_rss_mb": table["max_rss_mb"].max(),
+        "startup_cpu_s": table["startup_cpu_s"].sum(),
+    }
     total["startup_share"] = total["startup_cpu_s"] / total["cpu_s"]
     return pd.concat([table, pd.DataFrame([total])], ignore_index=True)[COLUMNS]
 
@@ -109,8 +148,13 @@ def account(jobs: pd.DataFrame, scheduler_cpu_s: float | None) -> pd.DataFrame:
 def by_stage(table: pd.DataFrame) -> pd.DataFrame:
     """The account summed per stage (the total row kept last)."""
     body = table[table["stage"] != "total"]
-    stages = body.groupby("stage").agg(jobs=("jobs", "sum"), cpu_s=("cpu_s", "sum"), wall_s=("wall_s", measured_sum),
-                                       max_rss_mb=("max_rss_mb", "max"), startup_cpu_s=("startup_cpu_s", measured_sum))
+    stages = body.groupby("stage").agg(
+        jobs=("jobs", "sum"),
+        cpu_s=("cpu_s", "sum"),
+        wall_s=("wall_s", measured_sum),
+        max_rss_mb=("max_rss_mb", "max"),
+        startup_cpu_s=("startup_cpu_s", measured_sum),
+    )
     stages["startup_share"] = stages["startup_cpu_s"] / stages["cpu_s"]
     stages["cpu_share"] = stages["cpu_s"] / body["cpu_s"].sum()
     return stages.sort_values("cpu_s", ascending=False).reset_index()

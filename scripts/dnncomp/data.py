@@ -4,6 +4,7 @@ The cache is an .npz with uint8 images shaped (N, H, W, C) and uint8 labels shap
 train / val / test. The validation split is carved from the training set; the test set is only
 read for final metrics. Images stay uint8: the models rescale inside, which halves peak memory.
 """
+
 from __future__ import annotations
 
 import gzip
@@ -74,6 +75,7 @@ class Dataset:
 
 # ----------------------------------------------------------------------------- sources
 
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -111,7 +113,9 @@ def read_npz(path: Path) -> dict:
         with np.load(path, allow_pickle=False) as data:
             missing = [key for key in IDX_FILES if key not in data.files]
             if missing:
-                raise DataError(f"{path} lacks arrays {missing}; keras.datasets layout needs x_train, y_train, x_test, y_test")
+                raise DataError(
+                    f"{path} lacks arrays {missing}; keras.datasets layout needs x_train, y_train, x_test, y_test"
+                )
             return {key: data[key] for key in IDX_FILES}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as err:
         raise DataError(f"{path} is not a valid .npz archive (truncated or corrupt?): {err}") from err
@@ -142,6 +146,7 @@ def read_idx_dir(directory: Path) -> dict:
 
 def read_cifar_python(archive: Path) -> dict:
     """The canonical CIFAR-10 python tarball, as keras.datasets.cifar10 reads it."""
+
     def batch(tar, name):
         member = next(m for m in tar.getmembers() if m.name.endswith(name))
         data = pickle.load(tar.extractfile(member), encoding="bytes")
@@ -176,8 +181,10 @@ def resolve_source(name: str, spec: dict, data_dir: str | None, download_dir: Pa
             return read_npz(npz)
         if idx.is_dir():
             return read_idx_dir(idx)
-        raise DataError(f"data_dir {folder} holds no copy of {name}. {offline_hint(name, data_dir)}; "
-                        f"or set datasets.{name}.source: download to fetch it")
+        raise DataError(
+            f"data_dir {folder} holds no copy of {name}. {offline_hint(name, data_dir)}; "
+            f"or set datasets.{name}.source: download to fetch it"
+        )
     if source in ("auto", "download"):
         return fetch_canonical(name, spec, data_dir, download_dir)
     raise DataError(f"datasets.{name}.source: unknown source '{source}' (auto, download, npz, idx)")
@@ -188,8 +195,10 @@ def offline_hint(name: str, data_dir: str | None) -> str:
     the four IDX files."""
     where = Path(data_dir) if data_dir else Path("DIR")
     idx = f", or the four MNIST-format IDX .gz files in {where / name}/," if name != "cifar10" else ""
-    return (f"To run offline, put {name}.npz (keras.datasets layout){idx} into {where}/ and run with "
-            f"--config data_dir={where}")
+    return (
+        f"To run offline, put {name}.npz (keras.datasets layout){idx} into {where}/ and run with "
+        f"--config data_dir={where}"
+    )
 
 
 def fetch_canonical(name: str, spec: dict, data_dir: str | None, download_dir: Path) -> dict:
@@ -203,11 +212,14 @@ def fetch_canonical(name: str, spec: dict, data_dir: str | None, download_dir: P
     try:
         download(canonical["url"], canonical["sha256"], dest)
     except (OSError, urllib.error.URLError) as err:
-        raise DataError(f"could not download {name} from {canonical['url']} ({err}). {offline_hint(name, data_dir)}") from err
+        raise DataError(
+            f"could not download {name} from {canonical['url']} ({err}). {offline_hint(name, data_dir)}"
+        ) from err
     return read_npz(dest) if canonical["format"] == "npz" else read_cifar_python(dest)
 
 
 # ----------------------------------------------------------------------------- validation
+
 
 def validate_arrays(name: str, arrays: dict, num_classes: int) -> dict:
     """Check shapes, dtypes and labels; return images as (N, H, W, C) uint8 and labels as (N,) uint8."""
@@ -230,7 +242,9 @@ def validate_arrays(name: str, arrays: dict, num_classes: int) -> dict:
             raise DataError(f"{name}: y_{split} holds labels {y.min()}..{y.max()}, expected 0..{num_classes - 1}")
         out[f"x_{split}"], out[f"y_{split}"] = x, y.astype(np.uint8)
     if out["x_train"].shape[1:] != out["x_test"].shape[1:]:
-        raise DataError(f"{name}: train images {out['x_train'].shape[1:]} and test images {out['x_test'].shape[1:]} differ")
+        raise DataError(
+            f"{name}: train images {out['x_train'].shape[1:]} and test images {out['x_test'].shape[1:]} differ"
+        )
     present = np.unique(out["y_train"])
     if len(present) != num_classes:
         raise DataError(f"{name}: training labels cover {len(present)} classes, config says num_classes={num_classes}")
@@ -252,9 +266,12 @@ def split_and_subset(arrays: dict, validation_fraction: float, seed: int, subset
         keep = rng.permutation(len(x_test))[: subset["test"]]
         x_test, y_test = x_test[keep], y_test[keep]
     return {
-        "x_train": x[train], "y_train": y[train],
-        "x_val": x[val], "y_val": y[val],
-        "x_test": x_test, "y_test": y_test,
+        "x_train": x[train],
+        "y_train": y[train],
+        "x_val": x[val],
+        "y_val": y[val],
+        "x_test": x_test,
+        "y_test": y_test,
     }
 
 
@@ -275,7 +292,9 @@ def load(path: Path) -> Dataset:
     if not path.is_file():
         raise DataError(f"prepared dataset {path} is missing; run the prepare_data rule first")
     with np.load(path) as data:
-        return Dataset(num_classes=int(data["num_classes"]), **{f"{a}_{s}": data[f"{a}_{s}"] for s in SPLITS for a in "xy"})
+        return Dataset(
+            num_classes=int(data["num_classes"]), **{f"{a}_{s}": data[f"{a}_{s}"] for s in SPLITS for a in "xy"}
+        )
 
 
 def representative_sample(dataset: Dataset, count: int, seed: int) -> np.ndarray:

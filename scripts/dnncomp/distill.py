@@ -4,6 +4,7 @@ The teacher's logits are computed once per dataset and teacher (a rule output) a
 labels: y_true = [label, teacher logits...]. So the student trains with the same `fit` as every
 other model, and no step runs the teacher again.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -11,7 +12,9 @@ import numpy as np
 
 def pack_targets(labels: np.ndarray, teacher_logits: np.ndarray) -> np.ndarray:
     if len(labels) != len(teacher_logits):
-        raise ValueError(f"{len(labels)} labels but {len(teacher_logits)} teacher logits: were they computed on another split?")
+        raise ValueError(
+            f"{len(labels)} labels but {len(teacher_logits)} teacher logits: were they computed on another split?"
+        )
     return np.concatenate([labels.reshape(-1, 1).astype(np.float32), teacher_logits.astype(np.float32)], axis=1)
 
 
@@ -43,6 +46,7 @@ def packed_accuracy(keras):
 
 def reference_loss(labels, student_logits, teacher_logits, temperature, alpha) -> float:
     """The same loss in plain numpy, for tests: mean over the batch."""
+
     def softmax(z):
         z = z - z.max(axis=1, keepdims=True)
         e = np.exp(z)

@@ -3,6 +3,7 @@ path (snakemake --sdm conda) and the virtual environment (make setup) install th
 
     python -m dnncomp.envfile requirements.txt > envs/study.yaml      (run by `make lock`)
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Accuracy of an artefact evaluated as that artefact: Keras models in TF, .tflite files in LiteRT."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -7,7 +8,9 @@ RESOLVERS = ("auto", "builtin", "builtin_ref", "builtin_without_default_delegate
 
 
 def keras_logits(model, x: np.ndarray, batch_size: int = 1024) -> np.ndarray:
-    return np.concatenate([np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)])
+    return np.concatenate(
+        [np.asarray(model(x[i : i + batch_size], training=False)) for i in range(0, len(x), batch_size)]
+    )
 
 
 def accuracy(logits: np.ndarray, y: np.ndarray) -> float:
@@ -22,8 +25,11 @@ def make_interpreter(blob: bytes, threads: int = 1, resolver: str = "builtin_wit
 
     if resolver not in RESOLVERS:
         raise ValueError(f"interpreter.resolver: unknown '{resolver}' (known: {', '.join(RESOLVERS)})")
-    interpreter = Interpreter(model_content=blob, num_threads=int(threads),
-                              experimental_op_resolver_type=getattr(OpResolverType, resolver.upper()))
+    interpreter = Interpreter(
+        model_content=blob,
+        num_threads=int(threads),
+        experimental_op_resolver_type=getattr(OpResolverType, resolver.upper()),
+    )
     interpreter.allocate_tensors()
     return interpreter
 

@@ -2,6 +2,7 @@
 op resolver it was evaluated with, and the float32 Keras baseline, timed together in interleaved
 rounds. Speedups are per-round ratios against the family's own float32 .tflite (same resolver,
 threads and batch) and against the Keras baseline."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -46,27 +47,40 @@ def result_row(case, by_key: dict, job_threads: int) -> dict:
     row.update(resolver=None if engine == KERAS else engine, threads=threads, requested_batch=batch)
     if engine == KERAS:
         return row
-    references = {"speedup_vs_fp32_tflite": (FP32_REFERENCE, engine, threads, batch),
-                  "speedup_vs_keras": ("baseline", KERAS, all_threads(job_threads), batch)}
+    references = {
+        "speedup_vs_fp32_tflite": (FP32_REFERENCE, engine, threads, batch),
+        "speedup_vs_keras": ("baseline", KERAS, all_threads(job_threads), batch),
+    }
     for name, key in references.items():
         if key in by_key and by_key[key].actual_batch == case.actual_batch:
             row[name] = ratio_stats(by_key[key], case)
     return row
 
 
-def measure(tf, keras_model, keras_path: str | None, artefacts: list, x, cfg: dict, job_threads: int,
-            seed: int = 0) -> list:
+def measure(
+    tf, keras_model, keras_path: str | None, artefacts: list, x, cfg: dict, job_threads: int, seed: int = 0
+) -> list:
     """Run the interleaved rounds; return one entry per artefact with its results."""
     cases = build_cases(tf, keras_model, artefacts, x, cfg, job_threads)
     run_rounds(cases, cfg, seed=seed)
     by_key = {case.key: case for case in cases}
     entries = {}
     for artefact in artefacts:
-        entries[artefact["chain"]] = {"artefact": artefact["artefact"], "chain": artefact["chain"],
-                                      "engine": "litert", "resolvers": list(artefact["resolvers"]), "results": []}
+        entries[artefact["chain"]] = {
+            "artefact": artefact["artefact"],
+            "chain": artefact["chain"],
+            "engine": "litert",
+            "resolvers": list(artefact["resolvers"]),
+            "results": [],
+        }
     if keras_model is not None:
-        entries["baseline"] = {"artefact": keras_path, "chain": "baseline", "engine": "tf.function",
-                               "resolvers": [], "results": []}
+        entries["baseline"] = {
+            "artefact": keras_path,
+            "chain": "baseline",
+            "engine": "tf.function",
+            "resolvers": [],
+            "results": [],
+        }
     for case in cases:
         entries[case.key[0]]["results"].append(result_row(case, by_key, job_threads))
     return list(entries.values())
@@ -93,9 +107,14 @@ def agreement(first: dict, second: dict) -> dict:
     if not common:
         raise ValueError("the two benchmark records share no measured speedup")
     diffs = np.array([abs(b[k] - a[k]) / a[k] for k in common])
-    return {"cases": len(common), "median_rel_diff": float(np.median(diffs)),
-            "p90_rel_diff": float(np.percentile(diffs, 90)), "max_rel_diff": float(diffs.max()),
-            "share_within_5pct": float(np.mean(diffs <= 0.05)), "share_within_10pct": float(np.mean(diffs <= 0.10))}
+    return {
+        "cases": len(common),
+        "median_rel_diff": float(np.median(diffs)),
+        "p90_rel_diff": float(np.percentile(diffs, 90)),
+        "max_rel_diff": float(diffs.max()),
+        "share_within_5pct": float(np.mean(diffs <= 0.05)),
+        "share_within_10pct": float(np.mean(diffs <= 0.10)),
+    }
 
 
 def main(argv=None) -> None:

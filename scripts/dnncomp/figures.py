@@ -1,4 +1,5 @@
 """The report's figures, one function per figure, each drawn from results/summary.csv alone."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -57,11 +58,18 @@ def seed_stats(group: pd.DataFrame, x: str, y: str) -> pd.DataFrame:
 
 def plot_mean(ax, group: pd.DataFrame, x: str, y: str, scale: float = 1.0, fmt: str = "o-", label=None):
     points = seed_stats(group, x, y)
-    ax.errorbar(points[x], points["mean"] * scale, yerr=[points["below"] * scale, points["above"] * scale],
-                fmt=fmt, capsize=3, label=label)
+    ax.errorbar(
+        points[x],
+        points["mean"] * scale,
+        yerr=[points["below"] * scale, points["above"] * scale],
+        fmt=fmt,
+        capsize=3,
+        label=label,
+    )
 
 
 # ----------------------------------------------------------------------------- quantization
+
 
 def ptq_modes(frame, path):
     ptq = frame[frame["technique"] == "tflite"]
@@ -69,8 +77,9 @@ def ptq_modes(frame, path):
         return empty(path, "No post-training quantization in this config (chain 'baseline > tflite').")
     fig, axes = grid(2, ncols=2, size=(6.5, 3.4))
     keys = ["dataset", "model", "mode"]
-    table = pd.DataFrame([{**dict(zip(keys, key, strict=True)), **interval(group["accuracy"] * 100)}
-                          for key, group in ptq.groupby(keys)])
+    table = pd.DataFrame(
+        [{**dict(zip(keys, key, strict=True)), **interval(group["accuracy"] * 100)} for key, group in ptq.groupby(keys)]
+    )
     table["half_width"] = ((table["ci_high"] - table["ci_low"]) / 2).fillna(0.0)
     sizes = ptq.groupby(keys)["size_bytes"].median().unstack("mode") / KB
     sizes.plot.bar(ax=axes[0], logy=True, rot=20)
@@ -95,11 +104,17 @@ def bits(frame, path):
         plot_mean(axes[1], group, "bits", "size_bytes", 1 / KB, style, label)
     axes[0].set(xlabel="weight bits", ylabel="test accuracy (%)")
     axes[1].set(xlabel="weight bits", ylabel="size (KiB, log)", yscale="log")
-    finish(fig, axes, path, "Accuracy and size vs weight bit-width (post-training sizes are computed, QAT sizes are "
-           f".tflite files); {SPREAD}")
+    finish(
+        fig,
+        axes,
+        path,
+        "Accuracy and size vs weight bit-width (post-training sizes are computed, QAT sizes are "
+        f".tflite files); {SPREAD}",
+    )
 
 
 # ----------------------------------------------------------------------------- pruning
+
 
 def pruning(frame, path):
     pruned = frame[frame["technique"] == "prune"]
@@ -131,10 +146,13 @@ def prune_quantize(frame, path):
         for (technique, mode, structure), line in group.groupby(["technique", "mode", "structure"], dropna=False):
             plot_mean(ax, line, "sparsity", "gzip_compression_vs_fp32_gzip", label=f"{technique} {mode} {structure}")
         ax.set(title=f"{dataset} / {model}", xlabel="target sparsity", ylabel="x smaller (gzip vs fp32 gzip)")
-    finish(fig, axes, path, f"Prune -> quantize: compression of the shipped bytes (gzip) vs the float32 .tflite; {SPREAD}")
+    finish(
+        fig, axes, path, f"Prune -> quantize: compression of the shipped bytes (gzip) vs the float32 .tflite; {SPREAD}"
+    )
 
 
 # ----------------------------------------------------------------------------- distillation
+
 
 def distill_temperature(frame, path):
     distilled = frame[(frame["technique"] == "distill") & (frame["student"] != "self")]
@@ -146,15 +164,21 @@ def distill_temperature(frame, path):
         group = distilled[(distilled["dataset"] == dataset) & (distilled["student"] == student)]
         for (teacher, alpha), line in group.groupby(["model", "alpha"]):
             plot_mean(ax, line, "temperature", "accuracy", 100, label=f"distilled from {teacher}, alpha {alpha:g}")
-        control = frame[(frame["dataset"] == dataset) & (frame["model"] == student) & (frame["technique"] == "baseline")]
+        control = frame[
+            (frame["dataset"] == dataset) & (frame["model"] == student) & (frame["technique"] == "baseline")
+        ]
         if not control.empty:
             ci = interval(control["accuracy"] * 100)
             ax.axhline(ci["mean"], color="k", lw=1, label=f"from scratch (n={ci['n']})")
             if ci["n"] >= 2:
                 ax.axhspan(ci["ci_low"], ci["ci_high"], color="k", alpha=0.12)
         ax.set(title=f"{dataset}: student {student}", xlabel="temperature T", ylabel="test accuracy (%)", xscale="log")
-    finish(fig, axes, path, f"Distillation: student accuracy vs temperature ({SPREAD}); from-scratch control and "
-           "its interval in grey")
+    finish(
+        fig,
+        axes,
+        path,
+        f"Distillation: student accuracy vs temperature ({SPREAD}); from-scratch control and its interval in grey",
+    )
 
 
 def distill_sizes(frame, path):
@@ -176,6 +200,7 @@ def distill_sizes(frame, path):
 
 # ----------------------------------------------------------------------------- overview
 
+
 def pareto_front(points: pd.DataFrame, x: str) -> pd.DataFrame:
     """Points no other point beats on both axes (smaller x, higher accuracy)."""
     points = points.sort_values([x, "accuracy"], ascending=[True, False])
@@ -192,10 +217,19 @@ def configuration_means(points: pd.DataFrame, x: str) -> pd.DataFrame:
     rows = []
     for name, sub in points.groupby(points["chain"].map(configuration)):
         ci = interval(sub["accuracy"])
-        rows.append({"configuration": name, "technique": sub["technique"].iloc[0], x: sub[x].mean(),
-                     "accuracy": ci["mean"], "below": ci["mean"] - ci["ci_low"], "above": ci["ci_high"] - ci["mean"]})
+        rows.append(
+            {
+                "configuration": name,
+                "technique": sub["technique"].iloc[0],
+                x: sub[x].mean(),
+                "accuracy": ci["mean"],
+                "below": ci["mean"] - ci["ci_low"],
+                "above": ci["ci_high"] - ci["mean"],
+            }
+        )
     return pd.DataFrame(rows, columns=["configuration", "technique", x, "accuracy", "below", "above"]).fillna(
-        {"below": 0.0, "above": 0.0})
+        {"below": 0.0, "above": 0.0}
+    )
 
 
 def pareto(frame, path):
@@ -208,21 +242,40 @@ def pareto(frame, path):
     panels = iter(axes)
     for dataset, model in keys:
         group = files[(files["dataset"] == dataset) & (files["model"] == model)]
-        for x, label in (("gzip_bytes", "gzip size (bytes, log)"), ("latency_b1_t1_us", "batch-1 latency, 1 thread (us, log)")):
+        for x, label in (
+            ("gzip_bytes", "gzip size (bytes, log)"),
+            ("latency_b1_t1_us", "batch-1 latency, 1 thread (us, log)"),
+        ):
             if x == "latency_b1_t1_us" and not has_latency:
                 continue
             ax = next(panels)
             points = configuration_means(group[group[x].notna()], x)
             for technique, sub in points.groupby("technique"):
-                ax.errorbar(sub[x], sub["accuracy"] * 100, yerr=[sub["below"] * 100, sub["above"] * 100], fmt="o",
-                            ms=3.5, capsize=2, label=technique)
+                ax.errorbar(
+                    sub[x],
+                    sub["accuracy"] * 100,
+                    yerr=[sub["below"] * 100, sub["above"] * 100],
+                    fmt="o",
+                    ms=3.5,
+                    capsize=2,
+                    label=technique,
+                )
             front = pareto_front(points, x)
             ax.plot(front[x], front["accuracy"] * 100, "k-", lw=1)
             low = np.percentile(points["accuracy"], 10) * 100 if len(points) else 0
-            ax.set(title=f"{dataset} / {model}", xlabel=label, ylabel="test accuracy (%)", xscale="log",
-                   ylim=(max(0, low - 2), None))
-    finish(fig, axes, path, f"Pareto fronts across all chains, from configuration means: accuracy vs shipped size and "
-           f"vs latency; {SPREAD}")
+            ax.set(
+                title=f"{dataset} / {model}",
+                xlabel=label,
+                ylabel="test accuracy (%)",
+                xscale="log",
+                ylim=(max(0, low - 2), None),
+            )
+    finish(
+        fig,
+        axes,
+        path,
+        f"Pareto fronts across all chains, from configuration means: accuracy vs shipped size and vs latency; {SPREAD}",
+    )
 
 
 def speedups(frame, path):
@@ -245,5 +298,10 @@ def speedups(frame, path):
         ax.axvline(1.0, color="k", lw=1)
         ax.set(title=f"{dataset} / {model}", xlabel="batch-1 speedup vs fp32 .tflite (1 thread)")
         ax.tick_params(axis="y", labelsize=6)
-    finish(fig, axes, path, "CPU speedups (LiteRT, batch 1, one thread): median of per-round ratios measured side by side, "
-           "whiskers 10th-90th percentile")
+    finish(
+        fig,
+        axes,
+        path,
+        "CPU speedups (LiteRT, batch 1, one thread): median of per-round ratios measured side by side, "
+        "whiskers 10th-90th percentile",
+    )

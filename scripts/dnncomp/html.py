@@ -1,5 +1,6 @@
 """The final report: one self-contained HTML page (figures embedded as base64), readable offline.
 Every number on it comes from results/summary.csv or a record in results/."""
+
 from __future__ import annotations
 
 import base64
@@ -21,13 +22,29 @@ SECTIONS = [
     ("Overview: Pareto fronts", ["pareto"]),
     (COST_SECTION, []),
 ]
-COST_NOTE = ("CPU-seconds, wall seconds and peak RSS per stage and per rule, from Snakemake's benchmark file of "
-             "every job; start-up share: CPU spent before a job's real work (interpreter, imports, TensorFlow, "
-             "data and model loading), measured inside the jobs. The scheduler row is Snakemake's own process.")
+COST_NOTE = (
+    "CPU-seconds, wall seconds and peak RSS per stage and per rule, from Snakemake's benchmark file of "
+    "every job; start-up share: CPU spent before a job's real work (interpreter, imports, TensorFlow, "
+    "data and model loading), measured inside the jobs. The scheduler row is Snakemake's own process."
+)
 
-SUMMARY_COLUMNS = ["dataset", "model", "seed", "chain", "format", "accuracy", "accuracy_vs_baseline_pt", "params",
-                   "nonzero_params", "size_bytes", "gzip_bytes", "gzip_compression_vs_fp32_gzip",
-                   "latency_b1_t1_us", "speedup_b1_t1_vs_fp32_tflite", "flagged"]
+SUMMARY_COLUMNS = [
+    "dataset",
+    "model",
+    "seed",
+    "chain",
+    "format",
+    "accuracy",
+    "accuracy_vs_baseline_pt",
+    "params",
+    "nonzero_params",
+    "size_bytes",
+    "gzip_bytes",
+    "gzip_compression_vs_fp32_gzip",
+    "latency_b1_t1_us",
+    "speedup_b1_t1_vs_fp32_tflite",
+    "flagged",
+]
 
 CSS = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
@@ -57,8 +74,21 @@ def fmt(value, digits=4) -> str:
     return _html.escape(str(value))
 
 
-def table(frame: pd.DataFrame, left=("dataset", "model", "chain", "claim", "source", "measured here", "artefact",
-                                    "stage", "rule", "configuration")) -> str:
+def table(
+    frame: pd.DataFrame,
+    left=(
+        "dataset",
+        "model",
+        "chain",
+        "claim",
+        "source",
+        "measured here",
+        "artefact",
+        "stage",
+        "rule",
+        "configuration",
+    ),
+) -> str:
     head = "".join(f'<th class="{"l" if c in left else ""}">{_html.escape(str(c))}</th>' for c in frame.columns)
     rows = []
     for _, row in frame.iterrows():
@@ -68,6 +98,7 @@ def table(frame: pd.DataFrame, left=("dataset", "model", "chain", "claim", "sour
 
 
 # ----------------------------------------------------------------------------- anchors
+
 
 def load_anchors(path) -> dict:
     return yaml.safe_load(Path(path).read_text())
@@ -113,8 +144,10 @@ def describe(best, verdict, tolerance_pt: float, target: float | None = None) ->
     if best is None:
         return f"no configuration is within {tolerance_pt:g} pt of its baseline: does not hold"
     holds = verdict if verdict is None or target is None else bool(verdict and best[f"{RATIO}_mean"] >= target)
-    return (f"{stat_text(best, RATIO, digits=1, unit='x')} ({best['configuration']}), accuracy change "
-            f"{stat_text(best, 'accuracy_vs_baseline_pt', unit=' pt')}: {VERDICT[holds]}")
+    return (
+        f"{stat_text(best, RATIO, digits=1, unit='x')} ({best['configuration']}), accuracy change "
+        f"{stat_text(best, 'accuracy_vs_baseline_pt', unit=' pt')}: {VERDICT[holds]}"
+    )
 
 
 def config_row(table: pd.DataFrame, configuration: str):
@@ -128,10 +161,14 @@ def int8_row(table: pd.DataFrame, tolerance_pt: float) -> str | None:
         return None
     low, high = int8["accuracy_vs_parent_pt_ci_low"], int8["accuracy_vs_parent_pt_ci_high"]
     holds = None if pd.isna(low) else bool(max(abs(low), abs(high)) <= tolerance_pt)
-    text = (f"{stat_text(int8, 'compression_vs_fp32', unit='x')} smaller; accuracy change vs the Keras model "
-            f"{stat_text(int8, 'accuracy_vs_parent_pt', unit=' pt')}: within +/-{tolerance_pt:g} pt {VERDICT[holds]}")
-    for column, label in (("speedup_b1_t1_vs_fp32_tflite", "batch-1 speed"),
-                          ("speedup_b1_t1_vs_fp32_tflite_auto", "with XNNPACK")):
+    text = (
+        f"{stat_text(int8, 'compression_vs_fp32', unit='x')} smaller; accuracy change vs the Keras model "
+        f"{stat_text(int8, 'accuracy_vs_parent_pt', unit=' pt')}: within +/-{tolerance_pt:g} pt {VERDICT[holds]}"
+    )
+    for column, label in (
+        ("speedup_b1_t1_vs_fp32_tflite", "batch-1 speed"),
+        ("speedup_b1_t1_vs_fp32_tflite_auto", "with XNNPACK"),
+    ):
         if pd.notna(int8.get(f"{column}_mean")):
             text += f"; {label} {stat_text(int8, column, unit='x')}"
     return text
@@ -145,8 +182,10 @@ def distill_speed_row(table: pd.DataFrame) -> str | None:
     if dq.empty:
         return None
     best = dq.loc[dq[f"{column}_mean"].idxmax()]
-    return (f"{stat_text(best, column, digits=1, unit='x')} vs the teacher's fp32 .tflite ({best['configuration']}), "
-            f"accuracy {stat_text(best, 'accuracy', scale=100, unit=' %')}")
+    return (
+        f"{stat_text(best, column, digits=1, unit='x')} vs the teacher's fp32 .tflite ({best['configuration']}), "
+        f"accuracy {stat_text(best, 'accuracy', scale=100, unit=' %')}"
+    )
 
 
 def pair_anchors(dataset: str, model: str, reference: str, table: pd.DataFrame, anchors: dict) -> list:
@@ -157,22 +196,40 @@ def pair_anchors(dataset: str, model: str, reference: str, table: pd.DataFrame, 
     rows = [(claims["int8"]["text"], claims["int8"]["source"], int8_row(table, claims["int8"]["tolerance_pt"]))]
     pruning = claims["pruning"]
     tolerance = pruning["tolerance_pt"][dataset]
-    rows.append((f"pruning {pruning['ratio'][reference]}x smaller within {tolerance:g} pt (MNIST figure)",
-                 pruning["source"], describe(*best_within(table, t == "prune>tflite", tolerance), tolerance,
-                                             pruning["ratio"][reference])))
+    rows.append(
+        (
+            f"pruning {pruning['ratio'][reference]}x smaller within {tolerance:g} pt (MNIST figure)",
+            pruning["source"],
+            describe(*best_within(table, t == "prune>tflite", tolerance), tolerance, pruning["ratio"][reference]),
+        )
+    )
     target, tolerance = claims["prune_quantize"]["target"][dataset][reference]
     combined = t.str.contains("prune") & (t.str.endswith("tflite") | t.str.endswith("qat"))
-    rows.append((f"prune -> quantize {target}x smaller (best within {tolerance:g} pt)", claims["prune_quantize"]["source"],
-                 describe(*best_within(table, combined, tolerance), tolerance, target)))
+    rows.append(
+        (
+            f"prune -> quantize {target}x smaller (best within {tolerance:g} pt)",
+            claims["prune_quantize"]["source"],
+            describe(*best_within(table, combined, tolerance), tolerance, target),
+        )
+    )
     deep = claims["deep_compression"]
     if reference in deep["text"].get(dataset, {}):
         tolerance = deep["tolerance_pt"]
-        rows.append((f"Deep Compression {deep['text'][dataset][reference]}", deep["source"],
-                     describe(*best_within(table, t == "prune>cluster>tflite", tolerance), tolerance,
-                              deep["ratio"][reference])))
+        rows.append(
+            (
+                f"Deep Compression {deep['text'][dataset][reference]}",
+                deep["source"],
+                describe(
+                    *best_within(table, t == "prune>cluster>tflite", tolerance), tolerance, deep["ratio"][reference]
+                ),
+            )
+        )
     rows.append((claims["distill_quantize"]["text"], claims["distill_quantize"]["source"], distill_speed_row(table)))
-    return [{"dataset": dataset, "model": model, "claim": claim, "source": source, "measured here": measured}
-            for claim, source, measured in rows if measured is not None]
+    return [
+        {"dataset": dataset, "model": model, "claim": claim, "source": source, "measured here": measured}
+        for claim, source, measured in rows
+        if measured is not None
+    ]
 
 
 def anchors_table(frame: pd.DataFrame, anchors: dict, refs: dict) -> pd.DataFrame:
@@ -194,94 +251,150 @@ def distillation_rows(frame: pd.DataFrame, claim: dict) -> list:
         settings = group.groupby(["temperature", "alpha"])["accuracy"].mean()
         temperature, alpha = settings.idxmax()
         best = group[(group["temperature"] == temperature) & (group["alpha"] == alpha)].set_index("distill_seed")
-        controls = frame[(frame["dataset"] == dataset) & (frame["model"] == student)
-                         & (frame["technique"] == "baseline")].set_index("seed")["accuracy"]
+        controls = frame[
+            (frame["dataset"] == dataset) & (frame["model"] == student) & (frame["technique"] == "baseline")
+        ].set_index("seed")["accuracy"]
         seeds = sorted(set(best.index) & set(controls.index))
         if not seeds:
             continue
         test = stats.paired_test(best.loc[seeds, "accuracy"] * 100, controls.loc[seeds] * 100)
-        verdict = (VERDICT[None] if pd.isna(test["ci_low"]) else
-                   "beats its control" if test["ci_low"] > 0 else "does not beat its control")
+        verdict = (
+            VERDICT[None]
+            if pd.isna(test["ci_low"])
+            else "beats its control"
+            if test["ci_low"] > 0
+            else "does not beat its control"
+        )
         interval = "" if pd.isna(test["ci_low"]) else f" [{test['ci_low']:+.2f}, {test['ci_high']:+.2f}]"
-        test_text = "" if pd.isna(test["p_value"]) else f", p = {test['p_value']:.3g}, d_z = {test['effect_size_dz']:.2f}"
-        rows.append({"dataset": dataset, "model": teacher, "claim": claim["text"], "source": claim["source"],
-                     "measured here": f"{student} at T={temperature:g}, alpha={alpha:g} (best of {len(settings)} by mean): "
-                     f"{best.loc[seeds, 'accuracy'].mean() * 100:.2f} % vs {controls.loc[seeds].mean() * 100:.2f} % "
-                     f"from scratch; paired gain {test['mean_diff']:+.2f} pt{interval} (n = {test['n']}){test_text}: "
-                     f"{verdict}"})
+        test_text = (
+            "" if pd.isna(test["p_value"]) else f", p = {test['p_value']:.3g}, d_z = {test['effect_size_dz']:.2f}"
+        )
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": teacher,
+                "claim": claim["text"],
+                "source": claim["source"],
+                "measured here": f"{student} at T={temperature:g}, alpha={alpha:g} (best of {len(settings)} by mean): "
+                f"{best.loc[seeds, 'accuracy'].mean() * 100:.2f} % vs {controls.loc[seeds].mean() * 100:.2f} % "
+                f"from scratch; paired gain {test['mean_diff']:+.2f} pt{interval} (n = {test['n']}){test_text}: "
+                f"{verdict}",
+            }
+        )
     return rows
 
 
 SEED_COLUMNS = ["dataset", "model", "configuration", "n"] + [
-    f"{metric}_{stat}" for metric in ("accuracy_vs_baseline_pt", RATIO, "speedup_b1_t1_vs_fp32_tflite")
-    for stat in ("mean", "ci_low", "ci_high")]
+    f"{metric}_{stat}"
+    for metric in ("accuracy_vs_baseline_pt", RATIO, "speedup_b1_t1_vs_fp32_tflite")
+    for stat in ("mean", "ci_low", "ci_high")
+]
 
 
 def seeds_section(table: pd.DataFrame) -> str:
     """The configurations run with several seeds (mean and 95 % interval); the rest counted as n = 1."""
     repeated = table[table["n"] >= 2]
     single = table[table["n"] < 2]
-    note = (f"<p class='note'>{len(repeated)} configurations ran with several seeds: n, mean and 95 % Student-t "
-            f"interval of the accuracy change against the same seed's baseline (paired), the gzip compression "
-            f"and the batch-1 speedup. {len(single)} configurations ran with one seed (n = 1): their numbers have "
-            "no interval and no claim is judged on them. Every configuration: results/summary_over_seeds.csv.</p>")
+    note = (
+        f"<p class='note'>{len(repeated)} configurations ran with several seeds: n, mean and 95 % Student-t "
+        f"interval of the accuracy change against the same seed's baseline (paired), the gzip compression "
+        f"and the batch-1 speedup. {len(single)} configurations ran with one seed (n = 1): their numbers have "
+        "no interval and no claim is judged on them. Every configuration: results/summary_over_seeds.csv.</p>"
+    )
     return note + (table_of(repeated[[c for c in SEED_COLUMNS if c in repeated]]) if len(repeated) else "")
 
 
-SHORT_NAMES = {RATIO: "gzip_ratio", "speedup_b1_t1_vs_fp32_tflite": "speedup_b1", "accuracy_vs_baseline_pt": "change_pt"}
+SHORT_NAMES = {
+    RATIO: "gzip_ratio",
+    "speedup_b1_t1_vs_fp32_tflite": "speedup_b1",
+    "accuracy_vs_baseline_pt": "change_pt",
+}
 
 
 def table_of(frame: pd.DataFrame) -> str:
     """A table with the long metric names of the over-seeds columns shortened for the page."""
+
     def short(column: str) -> str:
         for long, name in SHORT_NAMES.items():
             column = column.replace(long, name)
         return column
+
     return table(frame.rename(columns=short))
 
 
 def sources_list(anchors: dict) -> str:
-    items = "".join(f"<li><b>{_html.escape(key)}</b>: {_html.escape(text)}</li>" for key, text in anchors["sources"].items())
+    items = "".join(
+        f"<li><b>{_html.escape(key)}</b>: {_html.escape(text)}</li>" for key, text in anchors["sources"].items()
+    )
     return f"<p class='note'>Sources:</p><ul class='note'>{items}</ul>"
 
 
 # ----------------------------------------------------------------------------- page
+
 
 def provenance(frame: pd.DataFrame, gpu: dict, config: dict) -> str:
     hosts = ", ".join(sorted(set(frame["host"].dropna().astype(str)))) if "host" in frame else ""
     versions = gpu.get("provenance", {}).get("versions", {})
     cpu = gpu.get("provenance", {}).get("cpu", "")
     gpu_line = gpu.get("gpu") or gpu.get("status", "no GPU on the machine that ran this")
-    items = [("hosts that produced the records", hosts), ("CPU (benchmark host)", cpu), ("GPU", gpu_line),
-             ("versions", ", ".join(f"{k} {v}" for k, v in versions.items()))]
+    items = [
+        ("hosts that produced the records", hosts),
+        ("CPU (benchmark host)", cpu),
+        ("GPU", gpu_line),
+        ("versions", ", ".join(f"{k} {v}" for k, v in versions.items())),
+    ]
     lis = "".join(f"<li><b>{_html.escape(k)}:</b> {_html.escape(str(v))}</li>" for k, v in items)
-    return f"<ul>{lis}</ul><details><summary>configuration</summary><pre>{_html.escape(yaml.safe_dump(config, sort_keys=False))}</pre></details>"
+    config_text = _html.escape(yaml.safe_dump(config, sort_keys=False))
+    return f"<ul>{lis}</ul><details><summary>configuration</summary><pre>{config_text}</pre></details>"
 
 
 def gpu_section(gpu: dict) -> str:
     if not gpu.get("gpu"):
-        return f"<p><b>{_html.escape(gpu.get('status', 'no GPU on the machine that ran this'))}.</b> No GPU numbers are shown.</p>"
+        status = _html.escape(gpu.get("status", "no GPU on the machine that ran this"))
+        return f"<p><b>{status}.</b> No GPU numbers are shown.</p>"
     rows = []
     for model in gpu["models"]:
         for r in model["results"]:
-            rows.append({"dataset": model["dataset"], "model": model["architecture"], "chain": model["chain"],
-                         "precision": r["precision"], "batch": r["batch"], "median_us": r["median_us"],
-                         "p10_us": r["p10_us"], "p90_us": r["p90_us"], "throughput_sps": r["throughput_sps"]})
-    return f"<p>GPU: <b>{_html.escape(gpu['gpu'])}</b> (Keras models through tf.function).</p>" + table(pd.DataFrame(rows))
+            rows.append(
+                {
+                    "dataset": model["dataset"],
+                    "model": model["architecture"],
+                    "chain": model["chain"],
+                    "precision": r["precision"],
+                    "batch": r["batch"],
+                    "median_us": r["median_us"],
+                    "p10_us": r["p10_us"],
+                    "p90_us": r["p90_us"],
+                    "throughput_sps": r["throughput_sps"],
+                }
+            )
+    return f"<p>GPU: <b>{_html.escape(gpu['gpu'])}</b> (Keras models through tf.function).</p>" + table(
+        pd.DataFrame(rows)
+    )
 
 
-def render(frame: pd.DataFrame, figures: dict, gpu: dict, config: dict, anchors: dict, tables: dict | None = None) -> str:
-    parts = [f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>DNN compression study</title><style>{CSS}</style></head><body>",
-             "<h1>DNN compression study: pruning, quantization, distillation</h1>",
-             f"<p class='note'>{len(frame)} artefacts; each evaluated as the artefact itself (.tflite through LiteRT). "
-             "Sizes in bytes; 'gzip' is what a user ships compressed. Full table: results/summary.csv.</p>",
-             "<h2>Our numbers beside the survey and the published anchors</h2>",
-             table(anchors_table(frame, anchors, references(config))), sources_list(anchors),
-             "<h2>Configurations over seeds</h2>", seeds_section(stats.over_seeds(frame))]
+def render(
+    frame: pd.DataFrame, figures: dict, gpu: dict, config: dict, anchors: dict, tables: dict | None = None
+) -> str:
+    parts = [
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>DNN compression study</title>",
+        f"<style>{CSS}</style></head><body>",
+        "<h1>DNN compression study: pruning, quantization, distillation</h1>",
+        f"<p class='note'>{len(frame)} artefacts; each evaluated as the artefact itself (.tflite through LiteRT). "
+        "Sizes in bytes; 'gzip' is what a user ships compressed. Full table: results/summary.csv.</p>",
+        "<h2>Our numbers beside the survey and the published anchors</h2>",
+        table(anchors_table(frame, anchors, references(config))),
+        sources_list(anchors),
+        "<h2>Configurations over seeds</h2>",
+        seeds_section(stats.over_seeds(frame)),
+    ]
     flagged = frame[frame["flagged"].astype(bool)]
     parts.append("<h2>Flagged artefacts</h2>")
-    parts.append(table(flagged[["dataset", "model", "chain", "accuracy", "flag_reason"]]) if len(flagged)
-                 else "<p>None: no artefact fell more than the configured margin below its parent.</p>")
+    parts.append(
+        table(flagged[["dataset", "model", "chain", "accuracy", "flag_reason"]])
+        if len(flagged)
+        else "<p>None: no artefact fell more than the configured margin below its parent.</p>"
+    )
     for title, names in SECTIONS:
         parts.append(f"<h2>{_html.escape(title)}</h2>")
         parts.extend(f"<figure>{embed_png(figures[n])}</figure>" for n in names if n in figures)

@@ -1,4 +1,5 @@
 """Small file helpers: atomic writes (no half-written outputs) and JSON records."""
+
 from __future__ import annotations
 
 import contextlib
@@ -9,7 +10,6 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
-
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)

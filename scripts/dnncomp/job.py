@@ -1,6 +1,7 @@
 """What every rule script shares: `run` (log redirection, clear errors, the job's cost line) and,
 for the jobs that make models, `Job` (TensorFlow start-up, saving each artefact atomically,
 evaluating it as that artefact, and its metrics record)."""
+
 from __future__ import annotations
 
 import hashlib
@@ -58,6 +59,7 @@ class Job:
     def tfmot(self):
         """TFMOT, imported on first use: only the fine-tuning rules need it."""
         import tensorflow_model_optimization as tfmot
+
         return tfmot
 
     def load_parent(self):
@@ -69,8 +71,9 @@ class Job:
         """A record of this job's artefact, or of `chain`'s in a job that writes several (post-training
         batches). Its params are the job's, less the list of sibling steps."""
         params = {key: value for key, value in self.params.items() if key != "steps"}
-        return make_record(chain or self.chain, parent=self.parent, flag_margin=self.flag_margin, params=params,
-                           **kwargs)
+        return make_record(
+            chain or self.chain, parent=self.parent, flag_margin=self.flag_margin, params=params, **kwargs
+        )
 
     def batch(self, outputs):
         """(step, chain, output paths) for each artefact of a post-training batch, in params order."""
@@ -82,15 +85,23 @@ class Job:
         save_keras(model, out_model)
         x, y = self.dataset.split("test")
         acc = accuracy(keras_logits(model, x), y)
-        record = self.record(artefact=out_model, fmt="keras", accuracy=acc, content_sha256=weights_sha256(model),
-                             sizes=compressed_sizes(Path(out_model).read_bytes()), counts=parameter_counts(model),
-                             runtime={"engine": "tensorflow", "threads": self.threads}, extra=extra)
+        record = self.record(
+            artefact=out_model,
+            fmt="keras",
+            accuracy=acc,
+            content_sha256=weights_sha256(model),
+            sizes=compressed_sizes(Path(out_model).read_bytes()),
+            counts=parameter_counts(model),
+            runtime={"engine": "tensorflow", "threads": self.threads},
+            extra=extra,
+        )
         write_json(record, out_metrics)
         print(f"{self.chain.label}: test accuracy {acc:.4f}")
         return record
 
-    def finish_tflite(self, blob: bytes, counts: dict, extra: dict | None = None, chain=None,
-                      out_model=None, out_metrics=None) -> dict:
+    def finish_tflite(
+        self, blob: bytes, counts: dict, extra: dict | None = None, chain=None, out_model=None, out_metrics=None
+    ) -> dict:
         chain = chain or self.chain
         out_model, out_metrics = out_model or self.smk.output.model, out_metrics or self.smk.output.metrics
         write_bytes(blob, out_model)
@@ -121,17 +132,40 @@ def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dic
         if resolver == primary:
             input_dtype = interpreter.get_input_details()[0]["dtype"].__name__
         by_resolver[resolver] = accuracy(tflite_logits(interpreter, x), y)
-    runtime = {"engine": "litert", "resolver": primary, "resolvers": list(by_resolver), "refused": refused,
-               "input_dtype": input_dtype}
-    record = job.record(chain=chain, artefact=artefact, fmt="tflite", accuracy=by_resolver[primary], sizes=compressed_sizes(blob),
-                        content_sha256=hashlib.sha256(blob).hexdigest(),
-                        counts=counts, runtime=runtime, extra={**(extra or {}), "accuracy_by_resolver": by_resolver})
+    runtime = {
+        "engine": "litert",
+        "resolver": primary,
+        "resolvers": list(by_resolver),
+        "refused": refused,
+        "input_dtype": input_dtype,
+    }
+    record = job.record(
+        chain=chain,
+        artefact=artefact,
+        fmt="tflite",
+        accuracy=by_resolver[primary],
+        sizes=compressed_sizes(blob),
+        content_sha256=hashlib.sha256(blob).hexdigest(),
+        counts=counts,
+        runtime=runtime,
+        extra={**(extra or {}), "accuracy_by_resolver": by_resolver},
+    )
     for resolver, acc in by_resolver.items():
         if by_resolver[primary] - acc > job.flag_margin:
             record["flagged"] = True
-            record["flag_reason"] = "; ".join(filter(None, [record.get("flag_reason"), (
-                f"resolver '{resolver}' gives accuracy {acc:.4f}, {(by_resolver[primary] - acc) * 100:.1f} pt below "
-                f"'{primary}' ({by_resolver[primary]:.4f}): do not deploy it with that resolver")]))
+            record["flag_reason"] = "; ".join(
+                filter(
+                    None,
+                    [
+                        record.get("flag_reason"),
+                        (
+                            f"resolver '{resolver}' gives accuracy {acc:.4f}, "
+                            f"{(by_resolver[primary] - acc) * 100:.1f} pt below "
+                            f"'{primary}' ({by_resolver[primary]:.4f}): do not deploy it with that resolver"
+                        ),
+                    ],
+                )
+            )
     return record
 
 

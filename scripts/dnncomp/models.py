@@ -7,6 +7,7 @@ Inputs are raw pixels (float tensors holding 0..255; the data stays uint8 in mem
 Rescaling layer inside the model divides by 255, so every artefact takes the same input. Outputs
 are logits: the distillation loss needs them and argmax does not care.
 """
+
 from __future__ import annotations
 
 

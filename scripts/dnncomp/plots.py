@@ -1,4 +1,5 @@
 """Figures, drawn with matplotlib (Agg: no display needed on a cluster node)."""
+
 from __future__ import annotations
 
 import matplotlib

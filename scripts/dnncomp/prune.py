@@ -1,4 +1,5 @@
 """Magnitude pruning (TFMOT, gradual polynomial schedule) and sparsity-preserving weight clustering."""
+
 from __future__ import annotations
 
 
@@ -46,8 +47,9 @@ def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps
         target = layer_sparsity(layer.name, sparsity, caps)
         block = block_for(keras, layer, structure, tuple(cfg["block_size"]), layer.name == output_name)
         plan[layer.name] = {"target_sparsity": target, "block_size": list(block)}
-        schedule = sk.PolynomialDecay(initial_sparsity=0.0, final_sparsity=target, begin_step=0,
-                                      end_step=end_step, frequency=frequency)
+        schedule = sk.PolynomialDecay(
+            initial_sparsity=0.0, final_sparsity=target, begin_step=0, end_step=end_step, frequency=frequency
+        )
         return sk.prune_low_magnitude(layer, pruning_schedule=schedule, block_size=block)
 
     wrapped = keras.models.clone_model(model, clone_function=wrap)
@@ -72,8 +74,11 @@ def cluster_wrap(tfmot, keras, model, clusters: int):
         if not prunable(keras, layer):
             return layer
         return cluster_api.cluster_weights(
-            layer, number_of_clusters=int(clusters),
-            cluster_centroids_init=ck.CentroidInitialization.KMEANS_PLUS_PLUS, preserve_sparsity=True)
+            layer,
+            number_of_clusters=int(clusters),
+            cluster_centroids_init=ck.CentroidInitialization.KMEANS_PLUS_PLUS,
+            preserve_sparsity=True,
+        )
 
     return keras.models.clone_model(model, clone_function=wrap)
 

@@ -1,5 +1,6 @@
 """Quantization: post-training conversion with the TFLite converter, a simulated n-bit weight sweep,
 and quantization-aware training with TFMOT."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -125,7 +126,9 @@ def rescaling_output_config(tfmot):
             pass
 
         def get_output_quantizers(self, layer):
-            return [qk.quantizers.MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False, narrow_range=False)]
+            return [
+                qk.quantizers.MovingAverageQuantizer(num_bits=8, per_axis=False, symmetric=False, narrow_range=False)
+            ]
 
         def get_config(self):
             return {}

@@ -3,6 +3,7 @@
 TFMOT needs Keras 2: TF_USE_LEGACY_KERAS must be set and tensorflow_model_optimization imported
 before tf.keras is touched. TF ignores Snakemake's `threads:` unless told before the first op.
 """
+
 from __future__ import annotations
 
 import os
@@ -45,8 +46,13 @@ def init_tf(threads: int = 1, seed: int | None = None, deterministic: bool | Non
 def versions() -> dict:
     """Versions of everything that can change a number in a record."""
     out = {"python": platform.python_version()}
-    for name, module in (("numpy", "numpy"), ("tensorflow", "tensorflow"), ("tf_keras", "tf_keras"),
-                         ("tfmot", "tensorflow_model_optimization"), ("ai_edge_litert", "ai_edge_litert")):
+    for name, module in (
+        ("numpy", "numpy"),
+        ("tensorflow", "tensorflow"),
+        ("tf_keras", "tf_keras"),
+        ("tfmot", "tensorflow_model_optimization"),
+        ("ai_edge_litert", "ai_edge_litert"),
+    ):
         mod = sys.modules.get(module)
         if mod is None:
             continue
@@ -56,6 +62,7 @@ def versions() -> dict:
 
 def _dist_version(module: str) -> str | None:
     from importlib import metadata
+
     try:
         return metadata.version(module.replace("_", "-"))
     except metadata.PackageNotFoundError:
@@ -78,6 +85,7 @@ def host_info() -> dict:
 
 
 # ----------------------------------------------------------------------------- job cost
+
 
 def _process_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -117,8 +125,12 @@ class JobClock:
     def report(self) -> dict:
         total = self._now()
         startup = self.startup or self.entry or total
-        return {"startup_cpu_s": round(startup["cpu_s"], 3), "startup_wall_s": round(startup["wall_s"], 3),
-                "cpu_s": round(total["cpu_s"], 3), "wall_s": round(total["wall_s"], 3)}
+        return {
+            "startup_cpu_s": round(startup["cpu_s"], 3),
+            "startup_wall_s": round(startup["wall_s"], 3),
+            "cpu_s": round(total["cpu_s"], 3),
+            "wall_s": round(total["wall_s"], 3),
+        }
 
 
 CLOCK = JobClock()

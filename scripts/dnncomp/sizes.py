@@ -1,4 +1,5 @@
 """Size accounting: parameters, non-zeros, bytes on disk and after entropy coding, packed n-bit sizes."""
+
 from __future__ import annotations
 
 import gzip

@@ -2,6 +2,7 @@
 Student-t interval, accuracy changes paired with the same seed's parent, and claims judged on the
 interval rather than on a single run (Blalock et al., "What is the state of neural network
 pruning?", MLSys 2020, ask for exactly this)."""
+
 from __future__ import annotations
 
 import re
@@ -14,9 +15,17 @@ CONFIDENCE = 0.95
 
 # Columns of summary.csv summarized over seeds. accuracy_vs_baseline_pt and accuracy_vs_parent_pt
 # are paired differences: each seed's artefact minus the same seed's baseline (or parent).
-METRICS = ("accuracy", "accuracy_vs_baseline_pt", "accuracy_vs_parent_pt", "gzip_bytes", "compression_vs_fp32",
-           "gzip_compression_vs_fp32_gzip", "latency_b1_t1_us", "speedup_b1_t1_vs_fp32_tflite",
-           "speedup_b1_t1_vs_fp32_tflite_auto")
+METRICS = (
+    "accuracy",
+    "accuracy_vs_baseline_pt",
+    "accuracy_vs_parent_pt",
+    "gzip_bytes",
+    "compression_vs_fp32",
+    "gzip_compression_vs_fp32_gzip",
+    "latency_b1_t1_us",
+    "speedup_b1_t1_vs_fp32_tflite",
+    "speedup_b1_t1_vs_fp32_tflite_auto",
+)
 SUFFIXES = ("n", "mean", "sd", "ci_low", "ci_high")
 KEYS = ("dataset", "model", "configuration")
 
@@ -80,8 +89,14 @@ def paired_test(treated, control) -> dict:
     if a.shape != b.shape:
         raise ValueError(f"paired test needs matched samples, got {a.shape} and {b.shape}")
     diff = interval(a - b)
-    out = {"n": diff["n"], "mean_diff": diff["mean"], "ci_low": diff["ci_low"], "ci_high": diff["ci_high"],
-           "p_value": np.nan, "effect_size_dz": np.nan}
+    out = {
+        "n": diff["n"],
+        "mean_diff": diff["mean"],
+        "ci_low": diff["ci_low"],
+        "ci_high": diff["ci_high"],
+        "p_value": np.nan,
+        "effect_size_dz": np.nan,
+    }
     if diff["n"] >= 2 and diff["sd"] > 0:
         out["p_value"] = float(sps.ttest_rel(a, b).pvalue)
         out["effect_size_dz"] = diff["mean"] / diff["sd"]

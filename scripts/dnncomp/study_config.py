@@ -4,10 +4,11 @@ with their narrowed sweeps, and the hyperparameters each job resolves from the c
 Pure Python (no TensorFlow, no Snakemake): `rules/common.smk` calls it while it reads the config,
 before any job is planned, and the unit tests call it directly. Schema validation itself stays with
 the caller, which passes it in as `validate(cfg)`."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from . import chain as chain_grammar
 
@@ -33,8 +34,9 @@ def chain_sweeps(cfg: dict, entry: dict) -> dict:
 def check_sweep_override(tech: str, override: dict, key: str) -> None:
     for axis, values in override.items():
         if axis not in chain_grammar.SWEEP_AXES[tech]:
-            raise ConfigError(f"{key}.sweep.{tech}.{axis}: not a sweep of '{tech}' "
-                              f"(sweeps: {list(chain_grammar.SWEEP_AXES[tech])})")
+            raise ConfigError(
+                f"{key}.sweep.{tech}.{axis}: not a sweep of '{tech}' (sweeps: {list(chain_grammar.SWEEP_AXES[tech])})"
+            )
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{key}.sweep.{tech}.{axis}: must be a non-empty list")
 
@@ -68,8 +70,10 @@ def check_overrides(overrides, cfg: dict, key: str) -> None:
 def check_data_dir(cfg: dict) -> None:
     data_dir = cfg.get("data_dir")
     if data_dir and not Path(data_dir).is_dir():
-        raise ConfigError(f"data_dir: folder '{data_dir}' does not exist (it should hold DATASET.npz files or "
-                          f"DATASET/ folders of IDX files; leave data_dir unset to download instead)")
+        raise ConfigError(
+            f"data_dir: folder '{data_dir}' does not exist (it should hold DATASET.npz files or "
+            f"DATASET/ folders of IDX files; leave data_dir unset to download instead)"
+        )
 
 
 def check_config(cfg: dict, validate: Callable[[dict], None]) -> None:
@@ -77,8 +81,7 @@ def check_config(cfg: dict, validate: Callable[[dict], None]) -> None:
     check_data_dir(cfg)
     known(cfg["study"]["models"], cfg["architectures"], "study.models")
     known(cfg["study"]["datasets"], cfg["datasets"], "study.datasets")
-    known(technique(cfg, "distill").get("students", []), [*cfg["architectures"], "self"],
-          "techniques.distill.students")
+    known(technique(cfg, "distill").get("students", []), [*cfg["architectures"], "self"], "techniques.distill.students")
     for i, entry in enumerate(cfg["chains"]):
         check_chain(cfg, entry, f"chains[{i}]", validate)
     check_overrides(cfg["training"].get("overrides"), cfg, "training.overrides")
@@ -87,6 +90,7 @@ def check_config(cfg: dict, validate: Callable[[dict], None]) -> None:
 
 
 # ----------------------------------------------------------------------------- per-job settings
+
 
 def technique(cfg: dict, name: str) -> dict:
     return (cfg.get("techniques") or {}).get(name, {})
@@ -116,9 +120,17 @@ def finetune_hparams(cfg: dict, technique_name: str, dataset: str, architecture:
     dataset, model or dataset/model) over the parent's training settings; no early stopping."""
     section = technique(cfg, technique_name)
     hp = training_hparams(cfg, dataset, architecture)
-    own = resolve_hparams({"defaults": {"epochs": section["epochs"],
-                                        "learning_rate": section.get("learning_rate", hp["learning_rate"])},
-                           "overrides": section.get("overrides")}, dataset, architecture)
+    own = resolve_hparams(
+        {
+            "defaults": {
+                "epochs": section["epochs"],
+                "learning_rate": section.get("learning_rate", hp["learning_rate"]),
+            },
+            "overrides": section.get("overrides"),
+        },
+        dataset,
+        architecture,
+    )
     return {**hp, **own, "patience": 0, "reduce_lr_patience": 0}
 
 

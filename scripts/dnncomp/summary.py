@@ -1,5 +1,6 @@
 """Aggregation: metrics records and benchmark records joined into one table, one row per artefact,
 with compression ratios and speedups against the chain's own float32 references."""
+
 from __future__ import annotations
 
 import os
@@ -73,8 +74,12 @@ def bench_rows(paths) -> tuple:
         family = read_json(path)
         for entry in family["artefacts"]:
             results = pd.DataFrame(entry["results"])
-            row = {"path": os.path.dirname(entry["artefact"]), "bench_engine": entry["engine"],
-                   "threads_all": int(results["threads"].max()), "throughput_batch": int(results["batch"].max())}
+            row = {
+                "path": os.path.dirname(entry["artefact"]),
+                "bench_engine": entry["engine"],
+                "threads_all": int(results["threads"].max()),
+                "throughput_batch": int(results["batch"].max()),
+            }
             resolvers = entry.get("resolvers") or [None]
             for i, resolver in enumerate(resolvers):
                 subset = results if resolver is None else results[results["resolver"] == resolver]
@@ -110,7 +115,8 @@ def summarize(records: pd.DataFrame, benches: pd.DataFrame, keras_benches: pd.Da
     if len(keras_benches):
         keras = keras_benches.set_index("path")
         frame["keras_latency_b1_us"] = frame["root"].map(
-            lambda p: keras.loc[p, "latency_b1_tall_us"] if p in keras.index else np.nan)
+            lambda p: keras.loc[p, "latency_b1_tall_us"] if p in keras.index else np.nan
+        )
     return frame.drop(columns=["root"]).sort_values(["dataset", "model", "seed", "chain"]).reset_index(drop=True)
 
 
@@ -137,10 +143,25 @@ def mode_table(frame: pd.DataFrame, technique: str = "tflite") -> pd.DataFrame:
     parent, keyed by its sparsity and structure."""
     rows = frame[frame["technique"] == technique]
     keys = ["dataset", "model", "seed"] + (["sparsity", "structure"] if technique.startswith("prune") else [])
-    columns = [c for c in (*keys, "mode", "size_bytes", "gzip_bytes", "compression_vs_fp32",
-                           "gzip_compression_vs_fp32_gzip", "accuracy", "accuracy_auto", "latency_b1_t1_us",
-                           "latency_b1_t1_us_auto", "speedup_b1_t1_vs_fp32_tflite",
-                           "speedup_b1_t1_vs_fp32_tflite_auto", "flagged") if c in rows]
+    columns = [
+        c
+        for c in (
+            *keys,
+            "mode",
+            "size_bytes",
+            "gzip_bytes",
+            "compression_vs_fp32",
+            "gzip_compression_vs_fp32_gzip",
+            "accuracy",
+            "accuracy_auto",
+            "latency_b1_t1_us",
+            "latency_b1_t1_us_auto",
+            "speedup_b1_t1_vs_fp32_tflite",
+            "speedup_b1_t1_vs_fp32_tflite_auto",
+            "flagged",
+        )
+        if c in rows
+    ]
     # fp32, fp32-sparse, fp16, fp16-sparse, ...: each mode beside its sparse-encoded variant.
     order = rows["mode"].map(lambda m: MODE_ORDER.get(m.split("-")[0], 9) * 2 + m.endswith("-sparse"))
     return rows.assign(_order=order).sort_values([*keys, "_order"])[columns].reset_index(drop=True)

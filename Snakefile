@@ -14,10 +14,14 @@ report: "report/workflow.rst"
 
 include: "rules/common.smk"
 include: "rules/data.smk"
-include: "rules/baseline.smk"
-include: "rules/quantize.smk"
-include: "rules/prune.smk"
-include: "rules/distill.smk"
+
+
+# The step rules: one file per group of step kinds, as the step registry (scripts/dnncomp/chain.py) names them.
+for rule_file in chain_grammar.RULE_FILES:
+
+    include: rule_file
+
+
 include: "rules/benchmark.smk"
 include: "rules/report.smk"
 

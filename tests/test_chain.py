@@ -91,13 +91,48 @@ def test_prefixes_list_every_intermediate_artefact():
     ]
 
 
-def test_the_schema_allows_exactly_the_tflite_modes_the_grammar_knows():
+def config_schema():
     import yaml
 
     from helpers import ROOT
 
-    schema = yaml.safe_load((ROOT / "schemas" / "config.schema.yaml").read_text())
+    return yaml.safe_load((ROOT / "schemas" / "config.schema.yaml").read_text())
+
+
+def resolved(schema, node):
+    """A schema node with a local $ref ('#/definitions/...') followed."""
+    while "$ref" in node:
+        for part in node["$ref"].removeprefix("#/").split("/"):
+            schema = schema[part]
+        node = schema
+    return node
+
+
+def test_the_schema_knows_the_step_registry_kinds_and_their_sweeps():
+    schema = config_schema()
+    sections = schema["properties"]["techniques"]["properties"]
+    kinds = [kind for kind, spec in chain_grammar.STEP_KINDS.items() if spec.sweeps]
+    assert sorted(sections) == sorted(kinds)
+    chain_sweep = schema["properties"]["chains"]["items"]["properties"]["sweep"]
+    assert sorted(chain_sweep["propertyNames"]["enum"]) == sorted(kinds)
+    for kind in kinds:
+        for sweep in chain_grammar.STEP_KINDS[kind].sweeps:
+            assert resolved(schema, sections[kind]["properties"][sweep])["type"] == "array", (kind, sweep)
+
+
+def test_the_schema_allows_exactly_the_tflite_modes_the_grammar_knows():
+    schema = config_schema()
     modes = schema["properties"]["techniques"]["properties"]["tflite"]["properties"]["modes"]["items"]["enum"]
     grammar = [*chain_grammar.TFLITE_MODES, *(f"{mode}-sparse" for mode in chain_grammar.TFLITE_MODES)]
     assert sorted(modes) == sorted(grammar)
     assert all(re.fullmatch(chain_grammar.WILDCARDS["mode"], mode) for mode in modes)
+
+
+def test_the_registry_names_existing_rule_files_and_every_step_column():
+    from helpers import ROOT
+
+    assert all((ROOT / rule_file).is_file() for rule_file in chain_grammar.RULE_FILES)
+    for kind, spec in chain_grammar.STEP_KINDS.items():
+        for param in spec.params:
+            assert chain_grammar.step_column(kind, param) in chain_grammar.STEP_COLUMNS
+    assert "distill_seed" in chain_grammar.STEP_COLUMNS and "seed" not in chain_grammar.STEP_COLUMNS

@@ -15,9 +15,6 @@ from dataclasses import dataclass, field
 
 RESULTS = "results"
 
-# Step kinds whose output is a Keras model (valid parents of other steps).
-KERAS_STEPS = ("baseline", "prune", "cluster", "distill")
-
 TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8")
 STRUCTURES = ("unstructured", "block")
 GRANULARITIES = ("channel", "tensor")
@@ -42,6 +39,91 @@ WILDCARDS = {
     "student_seed": r"\d+",
 }
 
+# Wildcard value -> Python type of the step parameter it fills (the rest are strings).
+PARAM_TYPES = {
+    "bits": int,
+    "clusters": int,
+    "student_seed": int,
+    "sparsity": float,
+    "temperature": float,
+    "alpha": float,
+}
+
+
+@dataclass(frozen=True)
+class StepKind:
+    """One declaration per step kind. The path grammar, the wildcard constraints, the config's sweep
+    names, the summary's step columns and the cost account's stages are all derived from these."""
+
+    token: str  # the path token, e.g. "prune-s{sparsity}-{structure}"
+    params: dict  # {step parameter: wildcard name}
+    sweeps: dict  # {config sweep list: step parameter it fills}
+    makes_keras: bool  # its model can be the parent of further steps
+    stage: str  # where its jobs' CPU time goes in the cost account
+    rules: str  # the rule file (relative to the Snakefile) that makes it
+    columns: dict = field(default_factory=dict)  # {step parameter: summary column}, where they differ
+
+
+STEP_KINDS = {
+    "baseline": StepKind("baseline", {}, {}, makes_keras=True, stage="training", rules="rules/baseline.smk"),
+    "tflite": StepKind(
+        "tflite-{mode}",
+        {"mode": "mode"},
+        {"modes": "mode"},
+        makes_keras=False,
+        stage="conversion",
+        rules="rules/quantize.smk",
+    ),
+    "wq": StepKind(
+        "wq-b{bits}-{granularity}",
+        {"bits": "bits", "granularity": "granularity"},
+        {"bits": "bits", "granularities": "granularity"},
+        makes_keras=False,
+        stage="conversion",
+        rules="rules/quantize.smk",
+    ),
+    "qat": StepKind(
+        "qat-b{bits}",
+        {"bits": "bits"},
+        {"bits": "bits"},
+        makes_keras=False,
+        stage="training",
+        rules="rules/quantize.smk",
+    ),
+    "prune": StepKind(
+        "prune-s{sparsity}-{structure}",
+        {"sparsity": "sparsity", "structure": "structure"},
+        {"sparsities": "sparsity", "structures": "structure"},
+        makes_keras=True,
+        stage="training",
+        rules="rules/prune.smk",
+    ),
+    "cluster": StepKind(
+        "cluster-c{clusters}",
+        {"clusters": "clusters"},
+        {"clusters": "clusters"},
+        makes_keras=True,
+        stage="training",
+        rules="rules/prune.smk",
+    ),
+    "distill": StepKind(
+        "distill-{student}-T{temperature}-a{alpha}-seed{seed}",
+        {"student": "student", "temperature": "temperature", "alpha": "alpha", "seed": "student_seed"},
+        {"students": "student", "temperatures": "temperature", "alphas": "alpha", "seeds": "seed"},
+        makes_keras=True,
+        stage="training",
+        rules="rules/distill.smk",
+        columns={"seed": "distill_seed"},
+    ),
+}
+
+# The rule files of the step kinds, in registry order (the Snakefile includes them).
+RULE_FILES = tuple(dict.fromkeys(spec.rules for spec in STEP_KINDS.values()))
+
+# Step kinds whose output is a Keras model (valid parents of other steps).
+KERAS_STEPS = tuple(kind for kind, spec in STEP_KINDS.items() if spec.makes_keras)
+
+
 # A parent model's chain as a wildcard value (results/ left out): a baseline, then only steps that
 # make a Keras model, so that the parent of a post-training step can never be a .tflite.
 PARENT_CHAIN = (
@@ -49,41 +131,27 @@ PARENT_CHAIN = (
     rf"(?:/(?:{'|'.join(kind for kind in KERAS_STEPS if kind != 'baseline')})-[^/]+)*"
 )
 
-# step kind -> (token format, {param: wildcard name})
-STEP_FORMATS = {
-    "baseline": ("baseline", {}),
-    "tflite": ("tflite-{mode}", {"mode": "mode"}),
-    "wq": ("wq-b{bits}-{granularity}", {"bits": "bits", "granularity": "granularity"}),
-    "qat": ("qat-b{bits}", {"bits": "bits"}),
-    "prune": ("prune-s{sparsity}-{structure}", {"sparsity": "sparsity", "structure": "structure"}),
-    "cluster": ("cluster-c{clusters}", {"clusters": "clusters"}),
-    "distill": (
-        "distill-{student}-T{temperature}-a{alpha}-seed{seed}",
-        {"student": "student", "temperature": "temperature", "alpha": "alpha", "seed": "student_seed"},
-    ),
-}
 
-# Config sweep keys (lists) of each technique, and the step parameter each one fills.
-SWEEP_AXES = {
-    "baseline": {},
-    "tflite": {"modes": "mode"},
-    "wq": {"bits": "bits", "granularities": "granularity"},
-    "qat": {"bits": "bits"},
-    "prune": {"sparsities": "sparsity", "structures": "structure"},
-    "cluster": {"clusters": "clusters"},
-    "distill": {"students": "student", "temperatures": "temperature", "alphas": "alpha", "seeds": "seed"},
-}
+def step_column(kind: str, param: str) -> str:
+    """The summary column of a step parameter."""
+    return STEP_KINDS[kind].columns.get(param, param)
+
+
+# The summary's step columns, in registry order.
+STEP_COLUMNS = tuple(
+    dict.fromkeys(step_column(kind, param) for kind, spec in STEP_KINDS.items() for param in spec.params)
+)
 
 
 def _step_regex(kind: str) -> re.Pattern:
-    fmt, params = STEP_FORMATS[kind]
-    pattern = re.escape(fmt)
-    for param, wildcard in params.items():
+    spec = STEP_KINDS[kind]
+    pattern = re.escape(spec.token)
+    for param, wildcard in spec.params.items():
         pattern = pattern.replace(re.escape("{" + param + "}"), f"(?P<{param}>{WILDCARDS[wildcard]})")
     return re.compile(pattern + "$")
 
 
-_STEP_RE = {kind: _step_regex(kind) for kind in STEP_FORMATS}
+_STEP_RE = {kind: _step_regex(kind) for kind in STEP_KINDS}
 _ROOT_RE = re.compile(
     rf"^(?:.*/)?{RESULTS}/(?P<dataset>{NAME})/(?P<model>{NAME})/seed(?P<seed>\d+)/(?P<steps>baseline(?:/[^/]+)*)/?$"
 )
@@ -95,7 +163,7 @@ def format_number(value) -> str:
 
 
 def step_token(kind: str, **params) -> str:
-    fmt, _ = STEP_FORMATS[kind]
+    fmt = STEP_KINDS[kind].token
     values = dict(params)
     if "sparsity" in values:
         values["sparsity"] = f"{float(values['sparsity']):.2f}"
@@ -122,13 +190,8 @@ def parse_step(token: str) -> Step:
     for kind, regex in _STEP_RE.items():
         match = regex.match(token)
         if match:
-            params = {}
-            for key, value in match.groupdict().items():
-                if key in ("bits", "clusters", "seed"):
-                    value = int(value)
-                elif key in ("sparsity", "temperature", "alpha"):
-                    value = float(value)
-                params[key] = value
+            wildcards = STEP_KINDS[kind].params
+            params = {key: PARAM_TYPES.get(wildcards[key], str)(value) for key, value in match.groupdict().items()}
             return Step(kind, params)
     raise ValueError(f"'{token}' is not a known step name")
 
@@ -199,8 +262,8 @@ def parse_chain_spec(spec: str) -> list:
     if not kinds or kinds[0] != "baseline":
         raise ValueError(f"chain '{spec}' must start with 'baseline'")
     for kind in kinds:
-        if kind not in STEP_FORMATS:
-            raise ValueError(f"chain '{spec}': unknown step '{kind}' (known: {', '.join(STEP_FORMATS)})")
+        if kind not in STEP_KINDS:
+            raise ValueError(f"chain '{spec}': unknown step '{kind}' (known: {', '.join(STEP_KINDS)})")
     if "baseline" in kinds[1:]:
         raise ValueError(f"chain '{spec}': 'baseline' may only come first")
     for kind in kinds[:-1]:
@@ -211,7 +274,7 @@ def parse_chain_spec(spec: str) -> list:
 
 def step_variants(kind: str, sweep: dict) -> list:
     """All steps of one kind for the sweep lists in `sweep` (the technique's config section)."""
-    axes = SWEEP_AXES[kind]
+    axes = STEP_KINDS[kind].sweeps
     if not axes:
         return [Step(kind, {})]
     keys = list(axes)

@@ -14,21 +14,15 @@ from pathlib import Path
 
 import pandas as pd
 
-from .chain import STEP_FORMATS, parse_step
+from .chain import STEP_KINDS, parse_step
 from .runtime import JOB_COST_PREFIX
 
-# rule -> stage. Step kinds are rules of the same name (prune, ...); the post-training batches
-# (tflite_batchN, wq_batchN) are accounted under their step kind.
+# rule -> stage. Step kinds are rules of the same name (prune, ...), staged by the step registry; the
+# post-training batches (tflite_batchN, wq_batchN) are accounted under their step kind.
 STAGES = {
     "prepare_data": "data",
-    "baseline": "training",
-    "prune": "training",
-    "cluster": "training",
-    "qat": "training",
-    "distill": "training",
+    **{kind: spec.stage for kind, spec in STEP_KINDS.items()},
     "teacher_logits": "conversion",
-    "tflite": "conversion",
-    "wq": "conversion",
     "bench_family": "benchmark",
     "bench_gpu": "benchmark",
     "summarize": "aggregation",
@@ -60,7 +54,7 @@ def rule_of(path) -> str:
     name = path.stem
     if name in NAMED_FILES:
         return NAMED_FILES[name]
-    if name in STEP_FORMATS:
+    if name in STEP_KINDS:
         return name
     try:
         return parse_step(name).kind

@@ -32,11 +32,10 @@ def chain_sweeps(cfg: dict, entry: dict) -> dict:
 
 
 def check_sweep_override(tech: str, override: dict, key: str) -> None:
+    sweeps = list(chain_grammar.STEP_KINDS[tech].sweeps)
     for axis, values in override.items():
-        if axis not in chain_grammar.SWEEP_AXES[tech]:
-            raise ConfigError(
-                f"{key}.sweep.{tech}.{axis}: not a sweep of '{tech}' (sweeps: {list(chain_grammar.SWEEP_AXES[tech])})"
-            )
+        if axis not in sweeps:
+            raise ConfigError(f"{key}.sweep.{tech}.{axis}: not a sweep of '{tech}' (sweeps: {sweeps})")
         if not isinstance(values, list) or not values:
             raise ConfigError(f"{key}.sweep.{tech}.{axis}: must be a non-empty list")
 

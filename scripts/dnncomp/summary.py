@@ -9,10 +9,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .chain import TFLITE_MODES
+from .chain import STEP_COLUMNS, TFLITE_MODES, step_column
 from .io import read_json
-
-STEP_COLUMNS = ("mode", "bits", "granularity", "sparsity", "structure", "clusters", "student", "temperature", "alpha")
 
 
 def record_row(record: dict) -> dict:
@@ -21,7 +19,7 @@ def record_row(record: dict) -> dict:
     row["engine"] = record.get("runtime", {}).get("engine")
     for step in record["steps"]:
         for key, value in step["params"].items():
-            row["distill_seed" if (step["kind"], key) == ("distill", "seed") else key] = value
+            row[step_column(step["kind"], key)] = value
     refused = record.get("runtime", {}).get("refused") or {}
     row["refused_resolvers"] = ",".join(sorted(refused)) or None
     for resolver, acc in record.get("extra", {}).get("accuracy_by_resolver", {}).items():
@@ -32,7 +30,7 @@ def record_row(record: dict) -> dict:
 
 def load_records(paths) -> pd.DataFrame:
     frame = pd.DataFrame([record_row(read_json(p)) for p in paths])
-    for column in STEP_COLUMNS + ("distill_seed", "size_kind", "flag_reason", "refused_resolvers"):
+    for column in STEP_COLUMNS + ("size_kind", "flag_reason", "refused_resolvers"):
         if column not in frame:
             frame[column] = None
     frame["size_kind"] = frame["size_kind"].fillna("file")

@@ -11,6 +11,11 @@ sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
 from dnncomp import chain as chain_grammar  # noqa: E402  (pure Python: no TensorFlow at DAG build time)
 from dnncomp.bench import TIMING_KEYS  # noqa: E402
 from dnncomp import study_config  # noqa: E402
+from dnncomp.scheduling import single_reevaluation_timer  # noqa: E402
+from snakemake.scheduling.job_scheduler import JobScheduler  # noqa: E402
+
+# Snakemake's scheduler piles up re-evaluation timers, one chain per finished job (see the module).
+single_reevaluation_timer(JobScheduler)
 
 # ----------------------------------------------------------------------------- validation
 

@@ -4,7 +4,7 @@ Snakemake 9's `JobScheduler.schedule` ends every scheduling round by starting a 
 `threading.Timer(timespan, release)` whenever `--max-jobs-per-timespan` is set, and it always is
 (the default is 100/1s). A round started by such a timer starts the next timer, so every finished
 job adds one more perpetual chain of timers: after N finished jobs the scheduler runs about N rounds
-per timespan, and each round stats the input files of every ready job. Over this study's 286 jobs
+per timespan, and each round stats the input files of every ready job. Over this study's 270 jobs
 the main Snakemake process used 1,472 CPU-seconds (a third of a core; py-spy: mostly
 `update_input_sizes` and `Thread.start` under `_schedule_reevalutation`), and the non-daemon timers
 also delay its exit by up to one timespan.

@@ -117,6 +117,13 @@ def test_cost_account_sums_jobs_and_scales_the_measured_startup_share(tmp_path):
     assert stages["cpu_share"].sum() == pytest.approx(1.0)
 
 
+def test_a_job_cpu_time_is_the_larger_of_its_sampled_and_its_own_measure(tmp_path):
+    write_job(tmp_path, "mnist/m/seed0/baseline", wall=90, cpu=72, rss=900, startup=3, inner=84)
+    write_job(tmp_path, "mnist/m/seed1/baseline", wall=90, cpu=86, rss=900, startup=3, inner=84)
+    jobs = cost.job_benchmarks(tmp_path / "benchmarks", tmp_path / "logs")
+    assert sorted(jobs["cpu_s"]) == [84, 86]
+
+
 def test_log_without_a_cost_line_counts_no_startup(tmp_path):
     log = tmp_path / "x.log"
     log.write_text("Traceback ...\nERROR in rule x\n")

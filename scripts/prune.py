@@ -7,7 +7,7 @@ from dnncomp import prune
 from dnncomp.job import Job, run
 from dnncomp.quantize import convert
 from dnncomp.sizes import compressed_sizes
-from dnncomp.train import fit, steps_per_epoch
+from dnncomp.train import steps_per_epoch
 
 
 def main(smk):
@@ -17,15 +17,7 @@ def main(smk):
     x_train, _ = job.dataset.split("train")
     total_steps = steps_per_epoch(len(x_train), hp["batch_size"]) * hp["epochs"]
     model, plan = prune.prune_wrap(job.tfmot, job.keras, job.load_parent(), sparsity, structure, total_steps, cfg)
-    history = fit(
-        job.keras,
-        model,
-        job.dataset.split("train"),
-        job.dataset.split("val"),
-        hp,
-        callbacks=prune.pruning_callbacks(job.tfmot),
-        early_stopping=False,
-    )
+    history = job.fine_tune(model, callbacks=prune.pruning_callbacks(job.tfmot))
     model = prune.strip(job.tfmot, model)
     tflite_sizes = {
         mode: compressed_sizes(convert(job.tf, model, mode, dense_per_channel=False))

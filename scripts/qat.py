@@ -3,7 +3,6 @@
 from dnncomp.job import Job, run
 from dnncomp.quantize import convert_qat, qat_model
 from dnncomp.sizes import parameter_counts
-from dnncomp.train import fit
 
 
 def main(smk):
@@ -13,14 +12,7 @@ def main(smk):
     counts = parameter_counts(parent)
     pruned = job.chain.find("prune") is not None
     model, scheme = qat_model(job.tfmot, job.keras, parent, bits, prune_preserving=pruned)
-    history = fit(
-        job.keras,
-        model,
-        job.dataset.split("train"),
-        job.dataset.split("val"),
-        job.params["hparams"],
-        early_stopping=False,
-    )
+    history = job.fine_tune(model)
     blob = convert_qat(job.tf, model, sparse=pruned)
     job.finish_tflite(blob, counts, extra={"bits": bits, "scheme": scheme, "history": history})
 

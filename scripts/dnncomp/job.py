@@ -19,6 +19,7 @@ from .models import ModelSpecError
 from .records import make_record
 from .runtime import CLOCK, JOB_COST_PREFIX, init_tf
 from .sizes import compressed_sizes, parameter_counts
+from .train import fit
 
 # Errors that describe bad input: shown as one clear line, not a traceback.
 USER_ERRORS = (DataError, ModelSpecError, FileNotFoundError, ValueError)
@@ -66,6 +67,12 @@ class Job:
         model = models.load(self.keras, self.smk.input.parent_model)
         CLOCK.ready()
         return model
+
+    def fine_tune(self, model, callbacks=()) -> dict:
+        """Train `model` on the job's data with its fine-tuning hparams. No early stopping: restoring an
+        earlier epoch would undo a schedule that changes the model as it trains (masks, clusters)."""
+        train, val = self.dataset.split("train"), self.dataset.split("val")
+        return fit(self.keras, model, train, val, self.params["hparams"], callbacks=callbacks, early_stopping=False)
 
     def record(self, chain=None, **kwargs):
         """A record of this job's artefact, or of `chain`'s in a job that writes several (post-training

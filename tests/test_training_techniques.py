@@ -7,7 +7,7 @@ from dnncomp import distill, models, prune
 from dnncomp.evaluate import accuracy, keras_logits, make_interpreter, tflite_logits
 from dnncomp.quantize import convert, convert_qat, qat_model, quantize_weights, split_mode
 from dnncomp.sizes import parameter_counts
-from dnncomp.train import fit, steps_per_epoch
+from dnncomp.train import batches, fit, steps_per_epoch
 
 HP = {"epochs": 3, "batch_size": 32, "learning_rate": 0.003, "patience": 0}
 MLP = {"type": "mlp", "hidden": [32, 16]}
@@ -20,6 +20,21 @@ def trained(tf_modules, tiny_dataset):
     model = models.build(keras, "toy", MLP, tiny_dataset.input_shape, 2)
     fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), HP)
     return model
+
+
+def test_batches_cover_every_sample_once_per_epoch_without_autotuning(tf_modules):
+    tf = tf_modules[0]
+    x, y = np.arange(10, dtype=np.float32).reshape(5, 2), np.arange(5)
+    data = batches(tf, x, y, batch_size=2, shuffle=True)
+    assert data.options().autotune.enabled is False
+    epochs = [[(bx.numpy(), by.numpy()) for bx, by in data] for _ in range(2)]
+    for epoch in epochs:
+        assert [len(by) for _, by in epoch] == [2, 2, 1]
+        labels = np.concatenate([by for _, by in epoch])
+        assert sorted(labels) == list(range(5))
+        np.testing.assert_array_equal(np.concatenate([bx for bx, _ in epoch]), x[labels])
+    ordered = np.concatenate([by for _, by in batches(tf, x, y, batch_size=2, shuffle=False)])
+    assert list(ordered) == list(range(5))
 
 
 def test_baseline_learns_the_tiny_task(trained, tiny_dataset):

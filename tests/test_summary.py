@@ -8,6 +8,7 @@ import pytest
 import yaml
 
 from dnncomp import bench, figures, html, summary
+from dnncomp import columns as col
 from dnncomp.chain import parse_chain
 from dnncomp.io import write_json
 from dnncomp.records import make_record
@@ -102,6 +103,17 @@ def test_summary_ratios_against_the_fp32_tflite(records):
     assert int8["speedup_b1_vs_keras"] == pytest.approx(5.0)
     assert int8["latency_b1_tall_us"] == pytest.approx(10.0)
     assert int8["accuracy_vs_baseline_pt"] == pytest.approx(-0.5)
+
+
+def test_every_column_the_aggregation_adds_is_declared(records):
+    paths, benches = records
+    loaded = summary.load_records(paths)
+    frame = summary.summarize(loaded, *summary.bench_rows(benches))
+    added = set(frame.columns) - set(loaded.columns) - {"path"}
+    assert added, "the aggregation added no column"
+    undeclared = added - set(col.DECLARED) - col.timing_columns()
+    assert not undeclared, f"summary columns not declared in dnncomp.columns: {sorted(undeclared)}"
+    assert col.timing_columns() <= added
 
 
 def test_bench_statistics():

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from . import columns as col
 from .plots import plt, save
 from .stats import configuration, interval
 
@@ -144,7 +145,7 @@ def prune_quantize(frame, path):
     for ax, (dataset, model) in zip(axes, keys, strict=False):
         group = chains[(chains["dataset"] == dataset) & (chains["model"] == model)]
         for (technique, mode, structure), line in group.groupby(["technique", "mode", "structure"], dropna=False):
-            plot_mean(ax, line, "sparsity", "gzip_compression_vs_fp32_gzip", label=f"{technique} {mode} {structure}")
+            plot_mean(ax, line, "sparsity", col.GZIP_RATIO, label=f"{technique} {mode} {structure}")
         ax.set(title=f"{dataset} / {model}", xlabel="target sparsity", ylabel="x smaller (gzip vs fp32 gzip)")
     finish(
         fig, axes, path, f"Prune -> quantize: compression of the shipped bytes (gzip) vs the float32 .tflite; {SPREAD}"
@@ -237,16 +238,16 @@ def pareto(frame, path):
     if files.empty:
         return empty(path, "No .tflite artefacts yet.")
     keys = pairs(files)
-    has_latency = "latency_b1_t1_us" in files and files["latency_b1_t1_us"].notna().any()
+    has_latency = col.LATENCY in files and files[col.LATENCY].notna().any()
     fig, axes = grid(len(keys) * (2 if has_latency else 1), ncols=4)
     panels = iter(axes)
     for dataset, model in keys:
         group = files[(files["dataset"] == dataset) & (files["model"] == model)]
         for x, label in (
             ("gzip_bytes", "gzip size (bytes, log)"),
-            ("latency_b1_t1_us", "batch-1 latency, 1 thread (us, log)"),
+            (col.LATENCY, "batch-1 latency, 1 thread (us, log)"),
         ):
-            if x == "latency_b1_t1_us" and not has_latency:
+            if x == col.LATENCY and not has_latency:
                 continue
             ax = next(panels)
             points = configuration_means(group[group[x].notna()], x)
@@ -279,7 +280,7 @@ def pareto(frame, path):
 
 
 def speedups(frame, path):
-    column = "speedup_b1_t1_vs_fp32_tflite"
+    column = col.SPEEDUP
     if column not in frame or frame[column].notna().sum() == 0:
         return empty(path, "No CPU benchmarks in the summary.")
     data = frame[frame[column].notna()]
@@ -291,8 +292,9 @@ def speedups(frame, path):
         group["label"] = group["chain"].str.replace("baseline/", "", regex=False)
         group = group.sort_values(column)
         spread = None
-        if f"{column}_p10" in group and f"{column}_p90" in group:
-            spread = np.vstack([group[column] - group[f"{column}_p10"], group[f"{column}_p90"] - group[column]])
+        p10, p90 = col.speedup(stat="_p10"), col.speedup(stat="_p90")
+        if p10 in group and p90 in group:
+            spread = np.vstack([group[column] - group[p10], group[p90] - group[column]])
             spread = np.clip(np.nan_to_num(spread), 0, None)
         ax.barh(group["label"], group[column], xerr=spread, error_kw={"lw": 0.8, "capsize": 1.5})
         ax.axvline(1.0, color="k", lw=1)

@@ -10,8 +10,10 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
+from . import columns as col
 from . import stats
 from .io import atomic_path
+from .stats import stat_column
 
 COST_SECTION = "Cost of the study"
 SECTIONS = [
@@ -35,14 +37,14 @@ SUMMARY_COLUMNS = [
     "chain",
     "format",
     "accuracy",
-    "accuracy_vs_baseline_pt",
+    col.ACCURACY_CHANGE,
     "params",
     "nonzero_params",
     "size_bytes",
     "gzip_bytes",
-    "gzip_compression_vs_fp32_gzip",
-    "latency_b1_t1_us",
-    "speedup_b1_t1_vs_fp32_tflite",
+    col.GZIP_RATIO,
+    col.LATENCY,
+    col.SPEEDUP,
     "flagged",
 ]
 
@@ -109,14 +111,14 @@ def references(config: dict) -> dict:
     return {name: spec.get("reference") for name, spec in config["architectures"].items()}
 
 
-RATIO = "gzip_compression_vs_fp32_gzip"
+RATIO = col.GZIP_RATIO
 VERDICT = {True: "holds", False: "does not hold", None: "not judged (n = 1)"}
 
 
 def stat_text(row, metric: str, scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
     """'mean [95 % interval] (n = k)' of a metric of an over-seeds row; no interval for one seed."""
-    n, mean = int(row[f"{metric}_n"]), row[f"{metric}_mean"] * scale
-    low, high = row[f"{metric}_ci_low"], row[f"{metric}_ci_high"]
+    n, mean = int(row[stat_column(metric, "n")]), row[stat_column(metric, "mean")] * scale
+    low, high = row[stat_column(metric, "ci_low")], row[stat_column(metric, "ci_high")]
     if pd.isna(low):
         return f"{mean:.{digits}f}{unit} (n = {n})"
     low, high = sorted((low * scale, high * scale))
@@ -127,26 +129,28 @@ def best_within(table: pd.DataFrame, mask, tolerance_pt: float):
     """(best, verdict): the highest mean ratio among the configurations whose paired loss interval is
     within tolerance (verdict True); else among those with one seed whose loss is (None: not judged);
     else among those whose mean loss is within but whose interval is not (False); else (None, False)."""
-    pool = table[mask & table[f"{RATIO}_mean"].notna()]
+    ratio = stat_column(RATIO, "mean")
+    pool = table[mask & table[ratio].notna()]
     if pool.empty:
         return None, False
     verdicts = pool.apply(lambda row: stats.within(row, tolerance_pt), axis=1)
     for verdict in (True, None, False):
         candidates = pool[verdicts.map(lambda v, want=verdict: v is want)]
         if verdict is not True:  # judged on the mean only, and said so
-            candidates = candidates[candidates["accuracy_vs_baseline_pt_mean"] >= -tolerance_pt]
+            candidates = candidates[candidates[stat_column(col.ACCURACY_CHANGE, "mean")] >= -tolerance_pt]
         if len(candidates):
-            return candidates.loc[candidates[f"{RATIO}_mean"].idxmax()], verdict
+            return candidates.loc[candidates[ratio].idxmax()], verdict
     return None, False
 
 
 def describe(best, verdict, tolerance_pt: float, target: float | None = None) -> str:
     if best is None:
         return f"no configuration is within {tolerance_pt:g} pt of its baseline: does not hold"
-    holds = verdict if verdict is None or target is None else bool(verdict and best[f"{RATIO}_mean"] >= target)
+    meets_target = target is None or best[stat_column(RATIO, "mean")] >= target
+    holds = verdict if verdict is None else bool(verdict and meets_target)
     return (
         f"{stat_text(best, RATIO, digits=1, unit='x')} ({best['configuration']}), accuracy change "
-        f"{stat_text(best, 'accuracy_vs_baseline_pt', unit=' pt')}: {VERDICT[holds]}"
+        f"{stat_text(best, col.ACCURACY_CHANGE, unit=' pt')}: {VERDICT[holds]}"
     )
 
 
@@ -159,31 +163,28 @@ def int8_row(table: pd.DataFrame, tolerance_pt: float) -> str | None:
     int8 = config_row(table, "baseline/tflite-int8")
     if int8 is None:
         return None
-    low, high = int8["accuracy_vs_parent_pt_ci_low"], int8["accuracy_vs_parent_pt_ci_high"]
+    low, high = int8[stat_column(col.PARENT_CHANGE, "ci_low")], int8[stat_column(col.PARENT_CHANGE, "ci_high")]
     holds = None if pd.isna(low) else bool(max(abs(low), abs(high)) <= tolerance_pt)
     text = (
-        f"{stat_text(int8, 'compression_vs_fp32', unit='x')} smaller; accuracy change vs the Keras model "
-        f"{stat_text(int8, 'accuracy_vs_parent_pt', unit=' pt')}: within +/-{tolerance_pt:g} pt {VERDICT[holds]}"
+        f"{stat_text(int8, col.FILE_RATIO, unit='x')} smaller; accuracy change vs the Keras model "
+        f"{stat_text(int8, col.PARENT_CHANGE, unit=' pt')}: within +/-{tolerance_pt:g} pt {VERDICT[holds]}"
     )
-    for column, label in (
-        ("speedup_b1_t1_vs_fp32_tflite", "batch-1 speed"),
-        ("speedup_b1_t1_vs_fp32_tflite_auto", "with XNNPACK"),
-    ):
-        if pd.notna(int8.get(f"{column}_mean")):
+    for column, label in ((col.SPEEDUP, "batch-1 speed"), (col.SPEEDUP_XNNPACK, "with XNNPACK")):
+        if pd.notna(int8.get(stat_column(column, "mean"))):
             text += f"; {label} {stat_text(int8, column, unit='x')}"
     return text
 
 
 def distill_speed_row(table: pd.DataFrame) -> str | None:
-    column = "speedup_b1_t1_vs_fp32_tflite"
-    if f"{column}_mean" not in table:
+    mean = stat_column(col.SPEEDUP, "mean")
+    if mean not in table:
         return None
-    dq = table[(table["technique"] == "distill>tflite") & table[f"{column}_mean"].notna()]
+    dq = table[(table["technique"] == "distill>tflite") & table[mean].notna()]
     if dq.empty:
         return None
-    best = dq.loc[dq[f"{column}_mean"].idxmax()]
+    best = dq.loc[dq[mean].idxmax()]
     return (
-        f"{stat_text(best, column, digits=1, unit='x')} vs the teacher's fp32 .tflite ({best['configuration']}), "
+        f"{stat_text(best, col.SPEEDUP, digits=1, unit='x')} vs the teacher's fp32 .tflite ({best['configuration']}), "
         f"accuracy {stat_text(best, 'accuracy', scale=100, unit=' %')}"
     )
 
@@ -285,8 +286,8 @@ def distillation_rows(frame: pd.DataFrame, claim: dict) -> list:
 
 
 SEED_COLUMNS = ["dataset", "model", "configuration", "n"] + [
-    f"{metric}_{stat}"
-    for metric in ("accuracy_vs_baseline_pt", RATIO, "speedup_b1_t1_vs_fp32_tflite")
+    stat_column(metric, stat)
+    for metric in (col.ACCURACY_CHANGE, RATIO, col.SPEEDUP)
     for stat in ("mean", "ci_low", "ci_high")
 ]
 
@@ -306,8 +307,8 @@ def seeds_section(table: pd.DataFrame) -> str:
 
 SHORT_NAMES = {
     RATIO: "gzip_ratio",
-    "speedup_b1_t1_vs_fp32_tflite": "speedup_b1",
-    "accuracy_vs_baseline_pt": "change_pt",
+    col.SPEEDUP: "speedup_b1",
+    col.ACCURACY_CHANGE: "change_pt",
 }
 
 
@@ -322,11 +323,20 @@ def table_of(frame: pd.DataFrame) -> str:
     return table(frame.rename(columns=short))
 
 
+def bullets(items, css: str = "") -> str:
+    """(term, text) pairs as a list."""
+    lis = "".join(f"<li><b>{_html.escape(str(k))}:</b> {_html.escape(str(v))}</li>" for k, v in items)
+    return f"<ul class='{css}'>{lis}</ul>"
+
+
+def glossary() -> str:
+    """What each computed column of results/summary.csv means."""
+    summary = "<summary>computed columns of summary.csv</summary>"
+    return f"<details class='note'>{summary}{bullets(col.DECLARED.items())}</details>"
+
+
 def sources_list(anchors: dict) -> str:
-    items = "".join(
-        f"<li><b>{_html.escape(key)}</b>: {_html.escape(text)}</li>" for key, text in anchors["sources"].items()
-    )
-    return f"<p class='note'>Sources:</p><ul class='note'>{items}</ul>"
+    return "<p class='note'>Sources:</p>" + bullets(anchors["sources"].items(), "note")
 
 
 # ----------------------------------------------------------------------------- page
@@ -343,9 +353,8 @@ def provenance(frame: pd.DataFrame, gpu: dict, config: dict) -> str:
         ("GPU", gpu_line),
         ("versions", ", ".join(f"{k} {v}" for k, v in versions.items())),
     ]
-    lis = "".join(f"<li><b>{_html.escape(k)}:</b> {_html.escape(str(v))}</li>" for k, v in items)
     config_text = _html.escape(yaml.safe_dump(config, sort_keys=False))
-    return f"<ul>{lis}</ul><details><summary>configuration</summary><pre>{config_text}</pre></details>"
+    return f"{bullets(items)}<details><summary>configuration</summary><pre>{config_text}</pre></details>"
 
 
 def gpu_section(gpu: dict) -> str:
@@ -404,7 +413,7 @@ def render(
         if title == "Benchmarks":
             parts.append("<h3>GPU</h3>" + gpu_section(gpu))
     columns = [c for c in SUMMARY_COLUMNS if c in frame]
-    parts.append("<h2>Summary of every artefact</h2>" + table(frame[columns]))
+    parts.append("<h2>Summary of every artefact</h2>" + table(frame[columns]) + glossary())
     parts.append("<h2>Provenance</h2>" + provenance(frame, gpu, config))
     parts.append("</body></html>")
     return "\n".join(parts)

@@ -11,22 +11,31 @@ import numpy as np
 import pandas as pd
 from scipy import stats as sps
 
+from . import columns as col
+
 CONFIDENCE = 0.95
 
-# Columns of summary.csv summarized over seeds. accuracy_vs_baseline_pt and accuracy_vs_parent_pt
-# are paired differences: each seed's artefact minus the same seed's baseline (or parent).
+# Columns of summary.csv summarized over seeds. The accuracy changes are paired differences: each
+# seed's artefact minus the same seed's baseline (or parent).
 METRICS = (
     "accuracy",
-    "accuracy_vs_baseline_pt",
-    "accuracy_vs_parent_pt",
+    col.ACCURACY_CHANGE,
+    col.PARENT_CHANGE,
     "gzip_bytes",
-    "compression_vs_fp32",
-    "gzip_compression_vs_fp32_gzip",
-    "latency_b1_t1_us",
-    "speedup_b1_t1_vs_fp32_tflite",
-    "speedup_b1_t1_vs_fp32_tflite_auto",
+    col.FILE_RATIO,
+    col.GZIP_RATIO,
+    col.LATENCY,
+    col.SPEEDUP,
+    col.SPEEDUP_XNNPACK,
 )
 SUFFIXES = ("n", "mean", "sd", "ci_low", "ci_high")
+
+
+def stat_column(metric: str, statistic: str) -> str:
+    """The over-seeds column of one statistic of a metric, e.g. accuracy_vs_baseline_pt_ci_low."""
+    return f"{metric}_{statistic}"
+
+
 KEYS = ("dataset", "model", "configuration")
 
 _STUDENT_SEED = re.compile(r"(distill-[^/]+)-seed\d+")
@@ -57,7 +66,7 @@ def interval(values, confidence: float = CONFIDENCE) -> dict:
 def with_configuration(frame: pd.DataFrame) -> pd.DataFrame:
     out = frame.assign(configuration=frame["chain"].map(configuration))
     if "parent_accuracy" in out:
-        out["accuracy_vs_parent_pt"] = (out["accuracy"] - out["parent_accuracy"]) * 100
+        out[col.PARENT_CHANGE] = (out["accuracy"] - out["parent_accuracy"]) * 100
     return out
 
 
@@ -70,15 +79,15 @@ def over_seeds(frame: pd.DataFrame) -> pd.DataFrame:
         row = dict(zip(KEYS, key, strict=True))
         row["technique"], row["n"] = group["technique"].iloc[0], len(group)
         for metric in metrics:
-            row.update({f"{metric}_{k}": v for k, v in interval(group[metric]).items()})
+            row.update({stat_column(metric, k): v for k, v in interval(group[metric]).items()})
         rows.append(row)
     return pd.DataFrame(rows)
 
 
-def within(row, tolerance_pt: float, column: str = "accuracy_vs_baseline_pt") -> bool | None:
+def within(row, tolerance_pt: float, column: str = col.ACCURACY_CHANGE) -> bool | None:
     """'Within X pt' holds when the upper end of the 95 % interval of the loss (minus the paired
     change) is at most X. None when there is no interval (one seed): not judged."""
-    low = row.get(f"{column}_ci_low")
+    low = row.get(stat_column(column, "ci_low"))
     return None if low is None or pd.isna(low) else bool(-low <= tolerance_pt)
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from . import columns as col
 from .chain import STEP_COLUMNS, TFLITE_MODES, step_column
 from .io import read_json
 
@@ -23,7 +24,7 @@ def record_row(record: dict) -> dict:
     refused = record.get("runtime", {}).get("refused") or {}
     row["refused_resolvers"] = ",".join(sorted(refused)) or None
     for resolver, acc in record.get("extra", {}).get("accuracy_by_resolver", {}).items():
-        row[f"accuracy_{resolver}"] = acc
+        row[col.resolver_accuracy(resolver)] = acc
     row["host"] = record.get("provenance", {}).get("host")
     return row
 
@@ -37,29 +38,27 @@ def load_records(paths) -> pd.DataFrame:
     return frame
 
 
-STATS = (("", "median"), ("_p10", "p10"), ("_p90", "p90"))
-
-
-def latency_columns(results: pd.DataFrame, suffix: str = "") -> dict:
+def latency_columns(results: pd.DataFrame, resolver: str | None = None) -> dict:
     """Batch-1 latency and speedups (one thread and all threads), and the throughput at the largest batch.
-    Speedups are medians of per-round ratios measured side by side, with their 10th and 90th percentiles."""
+    Speedups are medians of per-round ratios measured side by side, with their 10th and 90th percentiles.
+    resolver names the columns of a resolver other than the primary one."""
     row = {}
     one = results[results["batch"] == 1]
-    for label, threads in (("t1", one["threads"].min()), ("tall", one["threads"].max())):
+    for label, threads in zip(col.THREAD_LABELS, (one["threads"].min(), one["threads"].max()), strict=True):
         subset = one[one["threads"] == threads]
         if not len(subset):
             continue
         first = subset.iloc[0]
-        for stat, key in STATS:
-            row[f"latency_b1_{label}{stat}_us{suffix}"] = first[f"{key}_us"]
+        for stat, key in col.STATISTICS.items():
+            row[col.latency(label, stat, resolver)] = first[f"{key}_us"]
             speedup = first.get("speedup_vs_fp32_tflite")
             if isinstance(speedup, dict):
-                row[f"speedup_b1_{label}_vs_fp32_tflite{stat}{suffix}"] = speedup[key]
+                row[col.speedup(label, stat, resolver)] = speedup[key]
         keras = first.get("speedup_vs_keras")
-        if label == "tall" and not suffix and isinstance(keras, dict):
-            row["speedup_b1_vs_keras"] = keras["median"]
+        if label == "tall" and not resolver and isinstance(keras, dict):
+            row[col.KERAS_SPEEDUP] = keras["median"]
     big = results[results["batch"] == results["batch"].max()]
-    row[f"throughput_sps{suffix}"] = float(big["throughput_sps"].max())
+    row[col.THROUGHPUT + (f"_{resolver}" if resolver else "")] = float(big[col.THROUGHPUT].max())
     return row
 
 
@@ -74,14 +73,14 @@ def bench_rows(paths) -> tuple:
             results = pd.DataFrame(entry["results"])
             row = {
                 "path": os.path.dirname(entry["artefact"]),
-                "bench_engine": entry["engine"],
-                "threads_all": int(results["threads"].max()),
-                "throughput_batch": int(results["batch"].max()),
+                col.BENCH_ENGINE: entry["engine"],
+                col.THREADS_ALL: int(results["threads"].max()),
+                col.THROUGHPUT_BATCH: int(results["batch"].max()),
             }
             resolvers = entry.get("resolvers") or [None]
             for i, resolver in enumerate(resolvers):
                 subset = results if resolver is None else results[results["resolver"] == resolver]
-                row.update(latency_columns(subset, "" if i == 0 else f"_{resolver}"))
+                row.update(latency_columns(subset, None if i == 0 else resolver))
             rows[entry["engine"]].append(row)
     return pd.DataFrame(rows["litert"]), pd.DataFrame(rows["tf.function"])
 
@@ -103,17 +102,17 @@ def summarize(records: pd.DataFrame, benches: pd.DataFrame, keras_benches: pd.Da
     def from_ref(column):
         return ref.map(lambda p: fp32[p][column] if p in fp32 and column in fp32[p] else np.nan)
 
-    frame["baseline_accuracy"] = frame["root"].map(lambda p: roots.loc[p, "accuracy"] if p in roots.index else np.nan)
-    frame["accuracy_vs_baseline_pt"] = (frame["accuracy"] - frame["baseline_accuracy"]) * 100
-    frame["fp32_tflite_bytes"] = from_ref("size_bytes")
-    frame["fp32_tflite_gzip_bytes"] = from_ref("gzip_bytes")
-    frame["compression_vs_fp32"] = frame["fp32_tflite_bytes"] / frame["size_bytes"]
-    frame["gzip_compression_vs_fp32"] = frame["fp32_tflite_bytes"] / frame["gzip_bytes"]
-    frame["gzip_compression_vs_fp32_gzip"] = frame["fp32_tflite_gzip_bytes"] / frame["gzip_bytes"]
+    frame[col.BASELINE_ACCURACY] = frame["root"].map(lambda p: roots.loc[p, "accuracy"] if p in roots.index else np.nan)
+    frame[col.ACCURACY_CHANGE] = (frame["accuracy"] - frame[col.BASELINE_ACCURACY]) * 100
+    frame[col.FP32_BYTES] = from_ref("size_bytes")
+    frame[col.FP32_GZIP_BYTES] = from_ref("gzip_bytes")
+    frame[col.FILE_RATIO] = frame[col.FP32_BYTES] / frame["size_bytes"]
+    frame[col.GZIP_FILE_RATIO] = frame[col.FP32_BYTES] / frame["gzip_bytes"]
+    frame[col.GZIP_RATIO] = frame[col.FP32_GZIP_BYTES] / frame["gzip_bytes"]
     if len(keras_benches):
         keras = keras_benches.set_index("path")
-        frame["keras_latency_b1_us"] = frame["root"].map(
-            lambda p: keras.loc[p, "latency_b1_tall_us"] if p in keras.index else np.nan
+        frame[col.KERAS_LATENCY] = frame["root"].map(
+            lambda p: keras.loc[p, col.latency("tall")] if p in keras.index else np.nan
         )
     return frame.drop(columns=["root"]).sort_values(["dataset", "model", "seed", "chain"]).reset_index(drop=True)
 
@@ -148,14 +147,14 @@ def mode_table(frame: pd.DataFrame, technique: str = "tflite") -> pd.DataFrame:
             "mode",
             "size_bytes",
             "gzip_bytes",
-            "compression_vs_fp32",
-            "gzip_compression_vs_fp32_gzip",
+            col.FILE_RATIO,
+            col.GZIP_RATIO,
             "accuracy",
-            "accuracy_auto",
-            "latency_b1_t1_us",
-            "latency_b1_t1_us_auto",
-            "speedup_b1_t1_vs_fp32_tflite",
-            "speedup_b1_t1_vs_fp32_tflite_auto",
+            col.resolver_accuracy("auto"),
+            col.LATENCY,
+            col.latency(resolver="auto"),
+            col.SPEEDUP,
+            col.SPEEDUP_XNNPACK,
             "flagged",
         )
         if c in rows

@@ -16,7 +16,7 @@ include: "rules/common.smk"
 include: "rules/data.smk"
 
 
-# The step rules: one file per group of step kinds, as the step registry (scripts/dnncomp/chain.py) names them.
+# The step rules: one file per group of step kinds, as the step registry (scripts/dnncomp/techniques) names them.
 for rule_file in chain_grammar.RULE_FILES:
 
     include: rule_file

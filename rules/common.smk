@@ -67,7 +67,7 @@ def metrics_targets():
 
 
 def tflite_targets():
-    return sorted(f"{c.path}/model.tflite" for c in study_chains() if c.steps[-1].kind in ("tflite", "qat"))
+    return sorted(f"{c.path}/model.tflite" for c in study_chains() if c.steps[-1].kind in chain_grammar.TFLITE_STEPS)
 
 
 def baseline_keras_targets():

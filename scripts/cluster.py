@@ -1,7 +1,7 @@
 """Rule cluster: sparsity-preserving weight clustering with fine-tuning (the Deep Compression step)."""
 
-from dnncomp import prune
 from dnncomp.job import Job, run
+from dnncomp.techniques import prune
 
 
 def main(smk):

@@ -5,8 +5,9 @@ model) fine-tuned by distillation from the chain's baseline, keeping its sparsit
 
 import numpy as np
 
-from dnncomp import distill, models, prune
+from dnncomp import models
 from dnncomp.job import Job, run
+from dnncomp.techniques import distill, prune
 from dnncomp.train import fit, steps_per_epoch
 
 

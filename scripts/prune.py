@@ -3,10 +3,10 @@
 The record also says what a user would actually ship: the dense float32 .tflite is no smaller, so
 its size is set beside the sparse-encoded one (EXPERIMENTAL_SPARSITY) and both gzipped."""
 
-from dnncomp import prune
 from dnncomp.job import Job, run
-from dnncomp.quantize import convert
 from dnncomp.sizes import compressed_sizes
+from dnncomp.techniques import prune
+from dnncomp.techniques.quantize import convert
 from dnncomp.train import steps_per_epoch
 
 

@@ -1,8 +1,8 @@
 """Rule qat: quantization-aware fine-tuning at n-bit weights, converted to .tflite."""
 
 from dnncomp.job import Job, run
-from dnncomp.quantize import convert_qat, qat_model
 from dnncomp.sizes import parameter_counts
+from dnncomp.techniques.quantize import convert_qat, qat_model
 
 
 def main(smk):

@@ -3,8 +3,8 @@ asks of it (fp32, fp16, dynamic-range or full int8, each optionally sparse): one
 
 from dnncomp import data
 from dnncomp.job import Job, run
-from dnncomp.quantize import convert
 from dnncomp.sizes import parameter_counts
+from dnncomp.techniques.quantize import convert
 
 
 def main(smk):

@@ -4,8 +4,8 @@ and granularity the config asks of it; the size is computed, not a file. One rec
 from dnncomp.evaluate import accuracy, keras_logits
 from dnncomp.io import write_json
 from dnncomp.job import Job, run
-from dnncomp.quantize import quantize_weights
 from dnncomp.sizes import parameter_counts
+from dnncomp.techniques.quantize import quantize_weights
 
 
 def main(smk):

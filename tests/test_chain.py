@@ -3,6 +3,7 @@ import re
 import pytest
 
 from dnncomp import chain as chain_grammar
+from dnncomp.techniques.quantize import TFLITE_MODES
 
 
 def test_step_tokens_round_trip():
@@ -123,7 +124,7 @@ def test_the_schema_knows_the_step_registry_kinds_and_their_sweeps():
 def test_the_schema_allows_exactly_the_tflite_modes_the_grammar_knows():
     schema = config_schema()
     modes = schema["properties"]["techniques"]["properties"]["tflite"]["properties"]["modes"]["items"]["enum"]
-    grammar = [*chain_grammar.TFLITE_MODES, *(f"{mode}-sparse" for mode in chain_grammar.TFLITE_MODES)]
+    grammar = [*TFLITE_MODES, *(f"{mode}-sparse" for mode in TFLITE_MODES)]
     assert sorted(modes) == sorted(grammar)
     assert all(re.fullmatch(chain_grammar.WILDCARDS["mode"], mode) for mode in modes)
 
@@ -136,3 +137,21 @@ def test_the_registry_names_existing_rule_files_and_every_step_column():
         for param in spec.params:
             assert chain_grammar.step_column(kind, param) in chain_grammar.STEP_COLUMNS
     assert "distill_seed" in chain_grammar.STEP_COLUMNS and "seed" not in chain_grammar.STEP_COLUMNS
+
+
+def test_a_wildcard_declared_again_with_another_pattern_is_an_error():
+    from dnncomp.stepkind import Param, StepKind
+
+    kinds = {
+        "a": StepKind("a-{n}", {"n": Param(r"\d+", int)}),
+        "b": StepKind("b-{n}", {"n": Param(r"[a-z]+")}),
+    }
+    with pytest.raises(ValueError, match="wildcard 'n'"):
+        chain_grammar.collect_wildcards(kinds)
+
+
+def test_step_parameters_that_do_not_fit_the_declaration_are_rejected():
+    with pytest.raises(ValueError, match="valid 'wq' step name"):
+        chain_grammar.step_token("wq", bits="four", granularity="channel")
+    with pytest.raises(ValueError, match="valid 'prune' step name"):
+        chain_grammar.step_token("prune", sparsity=0.9)

@@ -3,10 +3,11 @@
 import numpy as np
 import pytest
 
-from dnncomp import distill, models, prune
+from dnncomp import models
 from dnncomp.evaluate import accuracy, keras_logits, make_interpreter, tflite_logits
-from dnncomp.quantize import convert, convert_qat, qat_model, quantize_weights, split_mode
 from dnncomp.sizes import parameter_counts
+from dnncomp.techniques import distill, prune
+from dnncomp.techniques.quantize import convert, convert_qat, qat_model, quantize_weights, split_mode
 from dnncomp.train import batches, fit, steps_per_epoch
 
 HP = {"epochs": 3, "batch_size": 32, "learning_rate": 0.003, "patience": 0}

@@ -9,119 +9,57 @@ Snakefile imports it for wildcard constraints and target expansion.
 
 from __future__ import annotations
 
+import importlib
 import itertools
+import pkgutil
 import re
 from dataclasses import dataclass, field
 
+from . import techniques
+from .stepkind import NAME, StepKind
+
 RESULTS = "results"
 
-TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8")
-STRUCTURES = ("unstructured", "block")
-GRANULARITIES = ("channel", "tensor")
+# The root of every chain: a model trained from scratch.
+BASELINE = StepKind("baseline", rules="rules/baseline.smk")
 
-NAME = r"[a-z][a-z0-9_]*"
-NUMBER = r"\d+(?:\.\d+)?"
+
+def collect_step_kinds() -> dict:
+    """The step registry: the baseline, then every technique module's STEP_KINDS (dnncomp.techniques),
+    in module order. A kind declared twice is an error, not a silent override."""
+    kinds = {"baseline": BASELINE}
+    for module in pkgutil.iter_modules(techniques.__path__):
+        declared = importlib.import_module(f"{techniques.__name__}.{module.name}").STEP_KINDS
+        clash = set(declared) & set(kinds)
+        if clash:
+            raise ValueError(f"step kinds {sorted(clash)} declared twice (again in techniques/{module.name}.py)")
+        kinds.update(declared)
+    return kinds
+
+
+def collect_wildcards(kinds: dict) -> dict:
+    """{wildcard: regex of its values}: the chain's root fields, then every step parameter's."""
+    wildcards = {"dataset": NAME, "model": NAME, "seed": r"\d+"}
+    for kind, spec in kinds.items():
+        for name, param in spec.params.items():
+            wildcard = spec.wildcard(name)
+            if wildcards.setdefault(wildcard, param.pattern) != param.pattern:
+                raise ValueError(f"step '{kind}': wildcard '{wildcard}' is declared with another pattern elsewhere")
+    return wildcards
+
+
+STEP_KINDS = collect_step_kinds()
 
 # Regexes of the wildcard values, shared with rules/*.smk.
-WILDCARDS = {
-    "dataset": NAME,
-    "model": NAME,
-    "seed": r"\d+",
-    "mode": rf"(?:{'|'.join(TFLITE_MODES)})(?:-sparse)?",
-    "bits": r"\d+",
-    "granularity": "|".join(GRANULARITIES),
-    "sparsity": r"0\.\d+",
-    "structure": "|".join(STRUCTURES),
-    "clusters": r"\d+",
-    "student": NAME,
-    "temperature": NUMBER,
-    "alpha": NUMBER,
-    "student_seed": r"\d+",
-}
-
-# Wildcard value -> Python type of the step parameter it fills (the rest are strings).
-PARAM_TYPES = {
-    "bits": int,
-    "clusters": int,
-    "student_seed": int,
-    "sparsity": float,
-    "temperature": float,
-    "alpha": float,
-}
-
-
-@dataclass(frozen=True)
-class StepKind:
-    """One declaration per step kind. The path grammar, the wildcard constraints, the config's sweep
-    names, the summary's step columns and the cost account's stages are all derived from these."""
-
-    token: str  # the path token, e.g. "prune-s{sparsity}-{structure}"
-    params: dict  # {step parameter: wildcard name}
-    sweeps: dict  # {config sweep list: step parameter it fills}
-    makes_keras: bool  # its model can be the parent of further steps
-    stage: str  # where its jobs' CPU time goes in the cost account
-    rules: str  # the rule file (relative to the Snakefile) that makes it
-    columns: dict = field(default_factory=dict)  # {step parameter: summary column}, where they differ
-
-
-STEP_KINDS = {
-    "baseline": StepKind("baseline", {}, {}, makes_keras=True, stage="training", rules="rules/baseline.smk"),
-    "tflite": StepKind(
-        "tflite-{mode}",
-        {"mode": "mode"},
-        {"modes": "mode"},
-        makes_keras=False,
-        stage="conversion",
-        rules="rules/quantize.smk",
-    ),
-    "wq": StepKind(
-        "wq-b{bits}-{granularity}",
-        {"bits": "bits", "granularity": "granularity"},
-        {"bits": "bits", "granularities": "granularity"},
-        makes_keras=False,
-        stage="conversion",
-        rules="rules/quantize.smk",
-    ),
-    "qat": StepKind(
-        "qat-b{bits}",
-        {"bits": "bits"},
-        {"bits": "bits"},
-        makes_keras=False,
-        stage="training",
-        rules="rules/quantize.smk",
-    ),
-    "prune": StepKind(
-        "prune-s{sparsity}-{structure}",
-        {"sparsity": "sparsity", "structure": "structure"},
-        {"sparsities": "sparsity", "structures": "structure"},
-        makes_keras=True,
-        stage="training",
-        rules="rules/prune.smk",
-    ),
-    "cluster": StepKind(
-        "cluster-c{clusters}",
-        {"clusters": "clusters"},
-        {"clusters": "clusters"},
-        makes_keras=True,
-        stage="training",
-        rules="rules/prune.smk",
-    ),
-    "distill": StepKind(
-        "distill-{student}-T{temperature}-a{alpha}-seed{seed}",
-        {"student": "student", "temperature": "temperature", "alpha": "alpha", "seed": "student_seed"},
-        {"students": "student", "temperatures": "temperature", "alphas": "alpha", "seeds": "seed"},
-        makes_keras=True,
-        stage="training",
-        rules="rules/distill.smk",
-        columns={"seed": "distill_seed"},
-    ),
-}
+WILDCARDS = collect_wildcards(STEP_KINDS)
 
 # The rule files of the step kinds, in registry order (the Snakefile includes them).
 RULE_FILES = tuple(dict.fromkeys(spec.rules for spec in STEP_KINDS.values()))
 
-# Step kinds whose output is a Keras model (valid parents of other steps).
+# Step kinds whose output is a Keras model (valid parents of other steps), and those that make a
+# .tflite file (the deployable artefacts every benchmark family times).
 KERAS_STEPS = tuple(kind for kind, spec in STEP_KINDS.items() if spec.makes_keras)
+TFLITE_STEPS = tuple(kind for kind, spec in STEP_KINDS.items() if spec.makes == "model.tflite")
 
 
 # A parent model's chain as a wildcard value (results/ left out): a baseline, then only steps that
@@ -134,7 +72,7 @@ PARENT_CHAIN = (
 
 def step_column(kind: str, param: str) -> str:
     """The summary column of a step parameter."""
-    return STEP_KINDS[kind].columns.get(param, param)
+    return STEP_KINDS[kind].column(param)
 
 
 # The summary's step columns, in registry order.
@@ -146,8 +84,8 @@ STEP_COLUMNS = tuple(
 def _step_regex(kind: str) -> re.Pattern:
     spec = STEP_KINDS[kind]
     pattern = re.escape(spec.token)
-    for param, wildcard in spec.params.items():
-        pattern = pattern.replace(re.escape("{" + param + "}"), f"(?P<{param}>{WILDCARDS[wildcard]})")
+    for name, param in spec.params.items():
+        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{param.pattern})")
     return re.compile(pattern + "$")
 
 
@@ -157,20 +95,13 @@ _ROOT_RE = re.compile(
 )
 
 
-def format_number(value) -> str:
-    """Canonical text of a numeric step parameter (4 -> '4', 0.5 -> '0.5')."""
-    return f"{float(value):g}"
-
-
 def step_token(kind: str, **params) -> str:
-    fmt = STEP_KINDS[kind].token
-    values = dict(params)
-    if "sparsity" in values:
-        values["sparsity"] = f"{float(values['sparsity']):.2f}"
-    for key in ("temperature", "alpha"):
-        if key in values:
-            values[key] = format_number(values[key])
-    token = fmt.format(**values)
+    spec = STEP_KINDS[kind]
+    try:
+        values = {name: spec.params[name].fmt.format(spec.params[name].type(value)) for name, value in params.items()}
+        token = spec.token.format(**values)
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"step parameters {params} do not form a valid '{kind}' step name ({err!r})") from None
     if not _STEP_RE[kind].match(token):
         raise ValueError(f"step parameters {params} do not form a valid '{kind}' step name ({token!r})")
     return token
@@ -190,8 +121,8 @@ def parse_step(token: str) -> Step:
     for kind, regex in _STEP_RE.items():
         match = regex.match(token)
         if match:
-            wildcards = STEP_KINDS[kind].params
-            params = {key: PARAM_TYPES.get(wildcards[key], str)(value) for key, value in match.groupdict().items()}
+            declared = STEP_KINDS[kind].params
+            params = {key: declared[key].type(value) for key, value in match.groupdict().items()}
             return Step(kind, params)
     raise ValueError(f"'{token}' is not a known step name")
 

@@ -10,8 +10,9 @@ import numpy as np
 import pandas as pd
 
 from . import columns as col
-from .chain import STEP_COLUMNS, TFLITE_MODES, step_column
+from .chain import STEP_COLUMNS, step_column
 from .io import read_json
+from .techniques.quantize import TFLITE_MODES
 
 
 def record_row(record: dict) -> dict:

@@ -2,6 +2,24 @@
 
 from __future__ import annotations
 
+from ..stepkind import Param, StepKind
+
+STRUCTURES = ("unstructured", "block")
+
+STEP_KINDS = {
+    "prune": StepKind(
+        "prune-s{sparsity}-{structure}",
+        {
+            "sparsity": Param(r"0\.\d+", float, sweep="sparsities", fmt="{:.2f}"),
+            "structure": Param("|".join(STRUCTURES), sweep="structures"),
+        },
+        rules="rules/prune.smk",
+    ),
+    "cluster": StepKind(
+        "cluster-c{clusters}", {"clusters": Param(r"\d+", int, sweep="clusters")}, rules="rules/prune.smk"
+    ),
+}
+
 
 def layer_sparsity(name: str, target: float, caps: dict) -> float:
     """Per-layer target: the sweep's sparsity, capped for layers the config keeps denser."""

@@ -5,8 +5,34 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chain import TFLITE_MODES
-from .sizes import packed_bits_size, quantize_symmetric, weight_arrays
+from ..sizes import packed_bits_size, quantize_symmetric, weight_arrays
+from ..stepkind import Param, StepKind
+
+TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8")  # each may end in -sparse: sparse tensor encoding
+GRANULARITIES = ("channel", "tensor")
+
+STEP_KINDS = {
+    "tflite": StepKind(
+        "tflite-{mode}",
+        {"mode": Param(rf"(?:{'|'.join(TFLITE_MODES)})(?:-sparse)?", sweep="modes")},
+        makes="model.tflite",
+        stage="conversion",
+        rules="rules/quantize.smk",
+    ),
+    "wq": StepKind(
+        "wq-b{bits}-{granularity}",
+        {
+            "bits": Param(r"\d+", int, sweep="bits"),
+            "granularity": Param("|".join(GRANULARITIES), sweep="granularities"),
+        },
+        makes=None,  # simulated n-bit weights: sizes and accuracy only
+        stage="conversion",
+        rules="rules/quantize.smk",
+    ),
+    "qat": StepKind(
+        "qat-b{bits}", {"bits": Param(r"\d+", int, sweep="bits")}, makes="model.tflite", rules="rules/quantize.smk"
+    ),
+}
 
 
 def split_mode(mode: str) -> tuple:

@@ -9,6 +9,22 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..stepkind import NAME, NUMBER, Param, StepKind
+
+STEP_KINDS = {
+    "distill": StepKind(
+        "distill-{student}-T{temperature}-a{alpha}-seed{seed}",
+        {
+            "student": Param(NAME, sweep="students"),
+            "temperature": Param(NUMBER, float, sweep="temperatures", fmt="{:g}"),
+            "alpha": Param(NUMBER, float, sweep="alphas", fmt="{:g}"),
+            # The chain's own seed is the root's: the student's is another wildcard and column.
+            "seed": Param(r"\d+", int, sweep="seeds", wildcard="student_seed", column="distill_seed"),
+        },
+        rules="rules/distill.smk",
+    ),
+}
+
 
 def pack_targets(labels: np.ndarray, teacher_logits: np.ndarray) -> np.ndarray:
     if len(labels) != len(teacher_logits):

@@ -1,15 +1,6 @@
 # Aggregation: one table of every artefact, the figures, and the self-contained HTML report.
 
-FIGURES = {
-    "ptq_modes": "Quantization",
-    "bits": "Quantization",
-    "pruning": "Pruning",
-    "prune_quantize": "Pruning",
-    "distill_temperature": "Distillation",
-    "distill_sizes": "Distillation",
-    "pareto": "Overview",
-    "speedups": "Benchmarks",
-}
+from dnncomp.report_layout import FIGURES  # noqa: E402  (figure name -> report category)
 
 
 rule summarize:
@@ -146,6 +137,7 @@ rule html_report:
                 "summary": "results/summary.csv",
                 "gpu": "results/bench_gpu.json",
                 "anchors": "report/anchors.yaml",
+                "template": "report/report.html.j2",
                 "ptq_table": "results/tables/ptq_modes.csv",
                 "prune_table": "results/tables/prune_quantize_modes.csv",
                 "cost_rules": "results/tables/cost_by_rule.csv",

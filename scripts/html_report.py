@@ -13,9 +13,8 @@ def main(smk):
         "Pruning": [summary.read_summary(smk.input.prune_table)],
         html.COST_SECTION: [summary.read_summary(smk.input.cost_stages), summary.read_summary(smk.input.cost_rules)],
     }
-    page = html.render(
-        frame, figures, read_json(smk.input.gpu), smk.params.config, html.load_anchors(smk.input.anchors), tables
-    )
+    anchors = html.load_anchors(smk.input.anchors)
+    page = html.render(frame, figures, read_json(smk.input.gpu), smk.params.config, anchors, smk.input.template, tables)
     html.write(page, smk.output.html)
 
 

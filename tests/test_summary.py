@@ -116,6 +116,21 @@ def test_every_column_the_aggregation_adds_is_declared(records):
     assert col.timing_columns() <= added
 
 
+def test_report_page_lays_out_every_section_from_the_template(records):
+    from dnncomp.report_layout import SECTIONS
+
+    paths, benches = records
+    frame = summary.summarize(summary.load_records(paths), *summary.bench_rows(benches))
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    anchors = html.load_anchors(ROOT / "report" / "anchors.yaml")
+    gpu = {"status": "no GPU <here>"}
+    page = html.render(frame, {}, gpu, config, anchors, ROOT / "report" / "report.html.j2")
+    assert all(f"<h2>{title}</h2>" in page for title, _ in SECTIONS)
+    assert "<b>no GPU &lt;here&gt;.</b> No GPU numbers are shown." in page  # escaped
+    assert '<td class="l">baseline/tflite-int8</td>' in page and "<td>0.985</td>" in page
+    assert page.count("<li><b>") >= len(anchors["sources"]) + len(col.DECLARED)
+
+
 def test_bench_statistics():
     times = np.array([1.0, 2.0, 3.0, 4.0, 100.0]) * 1e-6
     stats = bench.summarize(times, batch=4)

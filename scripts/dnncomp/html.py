@@ -1,29 +1,22 @@
-"""The final report: one self-contained HTML page (figures embedded as base64), readable offline.
-Every number on it comes from results/summary.csv or a record in results/."""
+"""The final report: one self-contained HTML page (figures embedded as base64), readable offline,
+rendered from report/report.html.j2. Every number on it comes from results/summary.csv or a record
+in results/; this module turns them into the tables and verdicts the template lays out."""
 
 from __future__ import annotations
 
 import base64
-import html as _html
 from pathlib import Path
 
+import jinja2
 import pandas as pd
 import yaml
 
 from . import columns as col
 from . import stats
 from .io import atomic_path
+from .report_layout import COST_SECTION, SECTIONS
 from .stats import stat_column
 
-COST_SECTION = "Cost of the study"
-SECTIONS = [
-    ("Quantization", ["ptq_modes", "bits"]),
-    ("Pruning", ["pruning", "prune_quantize"]),
-    ("Distillation", ["distill_temperature", "distill_sizes"]),
-    ("Benchmarks", ["speedups"]),
-    ("Overview: Pareto fronts", ["pareto"]),
-    (COST_SECTION, []),
-]
 COST_NOTE = (
     "CPU-seconds, wall seconds and peak RSS per stage and per rule, from Snakemake's benchmark file of "
     "every job; start-up share: CPU spent before a job's real work (interpreter, imports, TensorFlow, "
@@ -48,55 +41,21 @@ SUMMARY_COLUMNS = [
     "flagged",
 ]
 
-CSS = """
-body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1200px;color:#222;padding:0 1em}
-h1,h2{border-bottom:1px solid #ddd;padding-bottom:.2em}
-table{border-collapse:collapse;font-size:12px;margin:1em 0}
-th,td{border:1px solid #ccc;padding:3px 6px;text-align:right}
-th{background:#f3f3f3}
-td.l,th.l{text-align:left}
-img{max-width:100%;border:1px solid #eee}
-.flag{color:#b00}
-.note{color:#555;font-size:13px}
-details{margin:1em 0}
-pre{background:#f7f7f7;padding:1em;overflow:auto;font-size:12px}
-"""
+# Text columns, left-aligned on the page.
+LEFT = {"dataset", "model", "chain", "claim", "source", "measured here", "artefact", "stage", "rule", "configuration"}
 
 
-def embed_png(path) -> str:
-    data = base64.b64encode(Path(path).read_bytes()).decode()
-    return f'<img alt="{_html.escape(Path(path).stem)}" src="data:image/png;base64,{data}">'
+def png_base64(path) -> str:
+    return base64.b64encode(Path(path).read_bytes()).decode()
 
 
-def fmt(value, digits=4) -> str:
+def cell(value, digits=4) -> str:
+    """A table cell: blank for a missing value, floats to `digits` significant digits."""
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
     if isinstance(value, float):
         return f"{value:.{digits}g}"
-    return _html.escape(str(value))
-
-
-def table(
-    frame: pd.DataFrame,
-    left=(
-        "dataset",
-        "model",
-        "chain",
-        "claim",
-        "source",
-        "measured here",
-        "artefact",
-        "stage",
-        "rule",
-        "configuration",
-    ),
-) -> str:
-    head = "".join(f'<th class="{"l" if c in left else ""}">{_html.escape(str(c))}</th>' for c in frame.columns)
-    rows = []
-    for _, row in frame.iterrows():
-        cells = "".join(f'<td class="{"l" if c in left else ""}">{fmt(row[c])}</td>' for c in frame.columns)
-        rows.append(f"<tr>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return str(value)
 
 
 # ----------------------------------------------------------------------------- anchors
@@ -292,17 +251,11 @@ SEED_COLUMNS = ["dataset", "model", "configuration", "n"] + [
 ]
 
 
-def seeds_section(table: pd.DataFrame) -> str:
-    """The configurations run with several seeds (mean and 95 % interval); the rest counted as n = 1."""
+def seeds_tables(table: pd.DataFrame) -> dict:
+    """The configurations run with several seeds (mean and 95 % interval), and how many ran with one."""
     repeated = table[table["n"] >= 2]
-    single = table[table["n"] < 2]
-    note = (
-        f"<p class='note'>{len(repeated)} configurations ran with several seeds: n, mean and 95 % Student-t "
-        f"interval of the accuracy change against the same seed's baseline (paired), the gzip compression "
-        f"and the batch-1 speedup. {len(single)} configurations ran with one seed (n = 1): their numbers have "
-        "no interval and no claim is judged on them. Every configuration: results/summary_over_seeds.csv.</p>"
-    )
-    return note + (table_of(repeated[[c for c in SEED_COLUMNS if c in repeated]]) if len(repeated) else "")
+    repeated = shorten(repeated[[c for c in SEED_COLUMNS if c in repeated]])
+    return {"repeated": repeated, "single": int((table["n"] < 2).sum())}
 
 
 SHORT_NAMES = {
@@ -312,111 +265,79 @@ SHORT_NAMES = {
 }
 
 
-def table_of(frame: pd.DataFrame) -> str:
-    """A table with the long metric names of the over-seeds columns shortened for the page."""
+def shorten(frame: pd.DataFrame) -> pd.DataFrame:
+    """The long metric names of the over-seeds columns shortened for the page."""
 
     def short(column: str) -> str:
         for long, name in SHORT_NAMES.items():
             column = column.replace(long, name)
         return column
 
-    return table(frame.rename(columns=short))
-
-
-def bullets(items, css: str = "") -> str:
-    """(term, text) pairs as a list."""
-    lis = "".join(f"<li><b>{_html.escape(str(k))}:</b> {_html.escape(str(v))}</li>" for k, v in items)
-    return f"<ul class='{css}'>{lis}</ul>"
-
-
-def glossary() -> str:
-    """What each computed column of results/summary.csv means."""
-    summary = "<summary>computed columns of summary.csv</summary>"
-    return f"<details class='note'>{summary}{bullets(col.DECLARED.items())}</details>"
-
-
-def sources_list(anchors: dict) -> str:
-    return "<p class='note'>Sources:</p>" + bullets(anchors["sources"].items(), "note")
+    return frame.rename(columns=short)
 
 
 # ----------------------------------------------------------------------------- page
 
 
-def provenance(frame: pd.DataFrame, gpu: dict, config: dict) -> str:
+def provenance(frame: pd.DataFrame, gpu: dict) -> list:
     hosts = ", ".join(sorted(set(frame["host"].dropna().astype(str)))) if "host" in frame else ""
     versions = gpu.get("provenance", {}).get("versions", {})
-    cpu = gpu.get("provenance", {}).get("cpu", "")
-    gpu_line = gpu.get("gpu") or gpu.get("status", "no GPU on the machine that ran this")
-    items = [
+    return [
         ("hosts that produced the records", hosts),
-        ("CPU (benchmark host)", cpu),
-        ("GPU", gpu_line),
+        ("CPU (benchmark host)", gpu.get("provenance", {}).get("cpu", "")),
+        ("GPU", gpu.get("gpu") or gpu.get("status", "no GPU on the machine that ran this")),
         ("versions", ", ".join(f"{k} {v}" for k, v in versions.items())),
     ]
-    config_text = _html.escape(yaml.safe_dump(config, sort_keys=False))
-    return f"{bullets(items)}<details><summary>configuration</summary><pre>{config_text}</pre></details>"
 
 
-def gpu_section(gpu: dict) -> str:
+def gpu_results(gpu: dict) -> dict:
+    """The GPU record as a table, or why there is none."""
     if not gpu.get("gpu"):
-        status = _html.escape(gpu.get("status", "no GPU on the machine that ran this"))
-        return f"<p><b>{status}.</b> No GPU numbers are shown.</p>"
-    rows = []
-    for model in gpu["models"]:
-        for r in model["results"]:
-            rows.append(
-                {
-                    "dataset": model["dataset"],
-                    "model": model["architecture"],
-                    "chain": model["chain"],
-                    "precision": r["precision"],
-                    "batch": r["batch"],
-                    "median_us": r["median_us"],
-                    "p10_us": r["p10_us"],
-                    "p90_us": r["p90_us"],
-                    "throughput_sps": r["throughput_sps"],
-                }
-            )
-    return f"<p>GPU: <b>{_html.escape(gpu['gpu'])}</b> (Keras models through tf.function).</p>" + table(
-        pd.DataFrame(rows)
-    )
+        return {"frame": None, "status": gpu.get("status", "no GPU on the machine that ran this")}
+    keys = ("precision", "batch", "median_us", "p10_us", "p90_us", "throughput_sps")
+    rows = [
+        {"dataset": m["dataset"], "model": m["architecture"], "chain": m["chain"], **{k: r[k] for k in keys}}
+        for m in gpu["models"]
+        for r in m["results"]
+    ]
+    return {"frame": pd.DataFrame(rows), "name": gpu["gpu"]}
+
+
+def sections(figures: dict, tables: dict) -> list:
+    return [
+        {
+            "title": title,
+            "figures": [{"name": n, "png": png_base64(figures[n])} for n in names if n in figures],
+            "note": COST_NOTE if title == COST_SECTION else "",
+            "tables": tables.get(title, []),
+            "gpu": title == "Benchmarks",
+        }
+        for title, names in SECTIONS
+    ]
 
 
 def render(
-    frame: pd.DataFrame, figures: dict, gpu: dict, config: dict, anchors: dict, tables: dict | None = None
+    frame: pd.DataFrame, figures: dict, gpu: dict, config: dict, anchors: dict, template, tables: dict | None = None
 ) -> str:
-    parts = [
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>DNN compression study</title>",
-        f"<style>{CSS}</style></head><body>",
-        "<h1>DNN compression study: pruning, quantization, distillation</h1>",
-        f"<p class='note'>{len(frame)} artefacts; each evaluated as the artefact itself (.tflite through LiteRT). "
-        "Sizes in bytes; 'gzip' is what a user ships compressed. Full table: results/summary.csv.</p>",
-        "<h2>Our numbers beside the survey and the published anchors</h2>",
-        table(anchors_table(frame, anchors, references(config))),
-        sources_list(anchors),
-        "<h2>Configurations over seeds</h2>",
-        seeds_section(stats.over_seeds(frame)),
-    ]
-    flagged = frame[frame["flagged"].astype(bool)]
-    parts.append("<h2>Flagged artefacts</h2>")
-    parts.append(
-        table(flagged[["dataset", "model", "chain", "accuracy", "flag_reason"]])
-        if len(flagged)
-        else "<p>None: no artefact fell more than the configured margin below its parent.</p>"
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(template).parent), autoescape=True, undefined=jinja2.StrictUndefined
     )
-    for title, names in SECTIONS:
-        parts.append(f"<h2>{_html.escape(title)}</h2>")
-        parts.extend(f"<figure>{embed_png(figures[n])}</figure>" for n in names if n in figures)
-        if title == COST_SECTION:
-            parts.append(f"<p class='note'>{_html.escape(COST_NOTE)}</p>")
-        parts.extend(table(frame_) for frame_ in (tables or {}).get(title, []))
-        if title == "Benchmarks":
-            parts.append("<h3>GPU</h3>" + gpu_section(gpu))
-    columns = [c for c in SUMMARY_COLUMNS if c in frame]
-    parts.append("<h2>Summary of every artefact</h2>" + table(frame[columns]) + glossary())
-    parts.append("<h2>Provenance</h2>" + provenance(frame, gpu, config))
-    parts.append("</body></html>")
-    return "\n".join(parts)
+    env.filters["cell"] = cell
+    flagged = frame[frame["flagged"].astype(bool)]
+    return env.get_template(Path(template).name).render(
+        left=LEFT,
+        n_artefacts=len(frame),
+        anchors=anchors_table(frame, anchors, references(config)),
+        sources=anchors["sources"],
+        seeds=seeds_tables(stats.over_seeds(frame)),
+        flagged=flagged[["dataset", "model", "chain", "accuracy", "flag_reason"]],
+        sections=sections(figures, tables or {}),
+        gpu=gpu_results(gpu),
+        summary=frame[[c for c in SUMMARY_COLUMNS if c in frame]],
+        glossary=col.DECLARED,
+        provenance=provenance(frame, gpu),
+        config_text=yaml.safe_dump(config, sort_keys=False),
+    )
 
 
 def write(page: str, path) -> None:

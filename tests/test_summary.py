@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from dnncomp import bench, figures, html, summary
+from dnncomp import bench, figures, html, stats, summary
 from dnncomp import columns as col
 from dnncomp.chain import parse_chain
 from dnncomp.io import write_json
@@ -285,6 +285,23 @@ def test_claims_are_judged_on_the_paired_interval():
         .loc["prune -> quantize 35x smaller (best within 1 pt)", "measured here"]
     )
     assert combined.endswith(": holds") and "37.0x [" in combined and "(n = 3)" in combined
+
+
+def test_a_near_miss_over_seeds_is_shown_before_a_single_seed_candidate():
+    change = stats.stat_column(html.col.ACCURACY_CHANGE, "mean")
+    low = stats.stat_column(html.col.ACCURACY_CHANGE, "ci_low")
+    table = pd.DataFrame(
+        {
+            "configuration": ["three seeds", "one seed", "too lossy"],
+            stats.stat_column(html.RATIO, "mean"): [16.3, 7.3, 30.0],
+            change: [-1.7, -1.2, -2.5],
+            low: [-3.0, np.nan, -2.9],
+        }
+    )
+    best, verdict = html.best_within(table, pd.Series(True, index=table.index), 2.0)
+    assert best["configuration"] == "three seeds" and verdict is False
+    best, verdict = html.best_within(table.iloc[1:], pd.Series(True, index=table.index[1:]), 2.0)
+    assert best["configuration"] == "one seed" and verdict is None
 
 
 def test_distillation_verdict_is_a_paired_test_over_seeds():

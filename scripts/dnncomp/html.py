@@ -86,14 +86,15 @@ def stat_text(row, metric: str, scale: float = 1.0, digits: int = 2, unit: str =
 
 def best_within(table: pd.DataFrame, mask, tolerance_pt: float):
     """(best, verdict): the highest mean ratio among the configurations whose paired loss interval is
-    within tolerance (verdict True); else among those with one seed whose loss is (None: not judged);
-    else among those whose mean loss is within but whose interval is not (False); else (None, False)."""
+    within tolerance (verdict True); else among those whose mean loss is within but whose interval is
+    not (False: the near miss that several seeds measured); else among those with one seed whose loss
+    is within (None: not judged); else (None, False)."""
     ratio = stat_column(RATIO, "mean")
     pool = table[mask & table[ratio].notna()]
     if pool.empty:
         return None, False
     verdicts = pool.apply(lambda row: stats.within(row, tolerance_pt), axis=1)
-    for verdict in (True, None, False):
+    for verdict in (True, False, None):
         candidates = pool[verdicts.map(lambda v, want=verdict: v is want)]
         if verdict is not True:  # judged on the mean only, and said so
             candidates = candidates[candidates[stat_column(col.ACCURACY_CHANGE, "mean")] >= -tolerance_pt]

@@ -20,11 +20,23 @@ def test_each_round_times_every_case_once_in_a_new_order():
         return bench.Case((name,), prepare)
 
     cases = [case(n) for n in "abcdef"]
-    bench.run_rounds(cases, {"rounds": 4, "warmup": 1, "min_repeats": 2, "min_seconds": 0.0}, seed=3)
+    bench.run_rounds(cases, {"rounds": 4, "placements": 1, "warmup": 1, "min_repeats": 2, "min_seconds": 0.0}, seed=3)
     rounds = [order[i : i + 6] for i in range(0, 24, 6)]
     assert all(sorted(r) == list("abcdef") for r in rounds)
     assert len({tuple(r) for r in rounds}) > 1, "the order must be shuffled between rounds"
     assert all(len(c.round_medians) == 4 and len(c.times) == 4 for c in cases)
+
+
+def test_a_round_keeps_the_fastest_of_its_builds(monkeypatch):
+    # Builds alternate between a slow and a fast memory placement (hand-made timings, nothing timed).
+    levels = iter([[84.0, 85.0], [58.0, 59.0], [84.0, 86.0]] * 2)
+    monkeypatch.setattr(bench, "time_calls", lambda *args: np.array(next(levels)))
+    builds = []
+    case = bench.Case(("fp32",), lambda: builds.append(1))
+    bench.run_rounds([case], {"rounds": 2, "placements": 3, "warmup": 0, "min_repeats": 1, "min_seconds": 0.0})
+    assert len(builds) == 6, "each round builds the case `placements` times"
+    assert case.round_medians == [58.5, 58.5]
+    assert [list(t) for t in case.times] == [[58.0, 59.0]] * 2, "the kept timings are the fastest build's"
 
 
 def test_speedup_is_the_spread_of_per_round_ratios():

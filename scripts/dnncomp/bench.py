@@ -1,7 +1,15 @@
 """Latency measurement, side by side: every artefact of a family is timed in one process, in
 interleaved rounds (each round times every case once, in shuffled order, after its own warm-up),
 so a speedup is a ratio of timings taken together on one host, and its spread is that of the
-per-round ratios."""
+per-round ratios.
+
+Within a round each case is built `placements` times (a fresh interpreter each) and the fastest
+build's median is kept. LiteRT's float kernels without XNNPACK run up to 1.5x slower when the
+interpreter's arena lands at some offsets within a 4 KiB page relative to the weights (measured on
+CIFAR-10 LeNet-300-100: 58 vs 84 us, by the input tensor's address mod 4096). A process cannot
+choose where its arena lands, and the share of slow builds drifts with the heap's history, so a
+median over single builds flips between the two levels from run to run; the best of a few builds
+is the kernel's speed at a favourable placement, and repeats."""
 
 from __future__ import annotations
 
@@ -11,7 +19,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-TIMING_KEYS = ("rounds", "warmup", "min_repeats", "min_seconds")
+TIMING_KEYS = ("rounds", "placements", "warmup", "min_repeats", "min_seconds")
 
 
 def time_calls(call, warmup: int, min_repeats: int, min_seconds: float, max_repeats: int = 100000) -> np.ndarray:
@@ -65,20 +73,25 @@ class Case:
     key: tuple
     prepare: Callable[[], Callable[[], None]]
     actual_batch: int = 1  # the batch the runtime accepted (some .tflite kernels cannot resize)
+    rebuilds: bool = True  # whether a new build can land elsewhere in memory (see `placements`)
     round_medians: list = field(default_factory=list)
     times: list = field(default_factory=list)
 
 
 def run_rounds(cases: list, timing: dict, seed: int = 0) -> None:
-    """Time every case once per round, in a new shuffled order each round, each after its own warm-up."""
+    """Time every case once per round, in a new shuffled order each round, each after its own warm-up;
+    a round keeps the fastest of `placements` fresh builds of the case (see the module's docstring)."""
     rng = np.random.default_rng(seed)
     for _ in range(timing["rounds"]):
         for index in rng.permutation(len(cases)):
             case = cases[index]
-            call = case.prepare()
-            times = time_calls(call, timing["warmup"], timing["min_repeats"], timing["min_seconds"])
-            case.round_medians.append(float(np.median(times)))
-            case.times.append(times)
+            builds = [
+                time_calls(case.prepare(), timing["warmup"], timing["min_repeats"], timing["min_seconds"])
+                for _ in range(timing["placements"] if case.rebuilds else 1)
+            ]
+            fastest = min(builds, key=np.median)
+            case.round_medians.append(float(np.median(fastest)))
+            case.times.append(fastest)
 
 
 def case_stats(case: Case, batch: int) -> dict:
@@ -124,4 +137,4 @@ def keras_case(key: tuple, tf, model, x: np.ndarray, batch: int, device: str = "
 
         return call
 
-    return Case(key, prepare, actual_batch=batch)
+    return Case(key, prepare, actual_batch=batch, rebuilds=False)  # one traced function, built once

@@ -12,6 +12,7 @@ from dnncomp import chain as chain_grammar  # noqa: E402  (pure Python: no Tenso
 from dnncomp.bench import TIMING_KEYS  # noqa: E402
 from dnncomp import study_config  # noqa: E402
 from dnncomp.scheduling import single_reevaluation_timer  # noqa: E402
+from dnncomp.techniques.prune import LAYERWISE  # noqa: E402
 from snakemake.scheduling.job_scheduler import JobScheduler  # noqa: E402
 
 # Snakemake's scheduler piles up re-evaluation timers, one chain per finished job (see the module).
@@ -164,6 +165,11 @@ def finetune_hparams(technique_name):
 def distill_hparams(wildcards):
     chain = chain_from(wildcards)
     return study_config.distill_hparams(config, wildcards.student, chain.dataset, chain.architecture)
+
+
+def sensitivity_input(wildcards):
+    """The layerwise structure allocates its per-layer targets from the parent's sensitivity analysis."""
+    return f"results/{wildcards.chain}/sensitivity.json" if wildcards.structure == LAYERWISE else []
 
 
 def teacher_of(wildcards):

@@ -4,6 +4,7 @@
 rule prune:
     input:
         unpack(parent_inputs),
+        sensitivity=sensitivity_input,
     output:
         model="results/{chain}/prune-s{sparsity}-{structure}/model.keras",
         metrics="results/{chain}/prune-s{sparsity}-{structure}/metrics.json",
@@ -48,3 +49,30 @@ rule cluster:
         hparams=finetune_hparams("cluster"),
     script:
         "../scripts/cluster.py"
+
+
+rule sensitivity:
+    input:
+        unpack(parent_inputs),
+    output:
+        analysis="results/{chain}/sensitivity.json",
+        figure=report(
+            "results/{chain}/sensitivity.png",
+            caption="../report/sensitivity.rst",
+            category="Pruning",
+            labels={"model": "{chain}", "figure": "per-layer sensitivity"},
+        ),
+    log:
+        "results/logs/{chain}/sensitivity.log",
+    benchmark:
+        "results/benchmarks/{chain}/sensitivity.tsv"
+    conda:
+        "../envs/study.yaml"
+    threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=20,
+    params:
+        sparsities=lambda wc: technique("prune")["sensitivity"],
+    script:
+        "../scripts/sensitivity.py"

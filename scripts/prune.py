@@ -3,7 +3,9 @@
 The record also says what a user would actually ship: the dense float32 .tflite is no smaller, so
 its size is set beside the sparse-encoded one (EXPERIMENTAL_SPARSITY) and both gzipped."""
 
+from dnncomp.io import read_json
 from dnncomp.job import Job, run
+from dnncomp.sensitivity import allocate
 from dnncomp.sizes import compressed_sizes
 from dnncomp.techniques import prune
 from dnncomp.techniques.quantize import convert
@@ -16,14 +18,28 @@ def main(smk):
     hp, cfg = job.params["hparams"], job.params["pruning"]
     x_train, _ = job.dataset.split("train")
     total_steps = steps_per_epoch(len(x_train), hp["batch_size"]) * hp["epochs"]
-    model, plan = prune.prune_wrap(job.tfmot, job.keras, job.load_parent(), sparsity, structure, total_steps, cfg)
+    allocation = None
+    if structure == prune.LAYERWISE:
+        allocation = allocate(read_json(smk.input.sensitivity)["layers"], sparsity)
+        print(f"allocation for {sparsity:.2f} overall:", allocation)
+    model, plan = prune.prune_wrap(
+        job.tfmot,
+        job.keras,
+        job.load_parent(),
+        sparsity,
+        structure,
+        total_steps,
+        cfg,
+        layer_targets=allocation and allocation["targets"],
+    )
     history = job.fine_tune(model, callbacks=prune.pruning_callbacks(job.tfmot))
     model = prune.strip(job.tfmot, model)
     tflite_sizes = {
         mode: compressed_sizes(convert(job.tf, model, mode, dense_per_channel=False))
         for mode in ("fp32", "fp32-sparse")
     }
-    job.finish_keras(model, extra={"plan": plan, "history": history, "tflite_sizes": tflite_sizes})
+    extra = {"plan": plan, "history": history, "tflite_sizes": tflite_sizes, "allocation": allocation}
+    job.finish_keras(model, extra=extra)
 
 
 run(main, snakemake)  # noqa: F821

@@ -1,4 +1,5 @@
-"""Rule qat: quantization-aware fine-tuning at n-bit weights, converted to .tflite."""
+"""Rule qat: quantization-aware fine-tuning at n-bit weights, converted to .tflite. After pruning or
+clustering, 8-bit QAT keeps the zeros and shared values (TFMOT's PQAT, CQAT, PCQAT)."""
 
 from dnncomp.job import Job, run
 from dnncomp.sizes import parameter_counts
@@ -10,8 +11,8 @@ def main(smk):
     bits = int(smk.wildcards.bits)
     parent = job.load_parent()
     counts = parameter_counts(parent)
-    pruned = job.chain.find("prune") is not None
-    model, scheme = qat_model(job.tfmot, job.keras, parent, bits, prune_preserving=pruned)
+    pruned, clustered = (job.chain.find(kind) is not None for kind in ("prune", "cluster"))
+    model, scheme = qat_model(job.tfmot, job.keras, parent, bits, pruned=pruned, clustered=clustered)
     history = job.fine_tune(model)
     blob = convert_qat(job.tf, model, sparse=pruned)
     job.finish_tflite(blob, counts, extra={"bits": bits, "scheme": scheme, "history": history})

@@ -82,12 +82,22 @@ def test_a_valid_config_passes_and_each_chain_is_schema_checked_with_its_sweeps(
             "training.overrides.mnist/vgg: expected 'dataset/architecture'",
         ),
         ({"data_dir": "/no/such/folder"}, "data_dir: folder '/no/such/folder' does not exist"),
+        (
+            {"chains": [{"chain": "baseline > prune > tflite", "sweep": {"prune": {"structures": ["2by4"]}}}]},
+            "chains[0].sweep.prune: structure '2by4' fixes the sparsity at 0.50, but the sweep also has "
+            "sparsities [0.9]",
+        ),
     ],
 )
 def test_inconsistent_configs_name_the_key(change, message):
     with pytest.raises(ConfigError, match=None) as err:
         study_config.check_config({**CFG, **change}, validate=no_schema)
     assert message in str(err.value)
+
+
+def test_an_n_by_m_structure_goes_with_its_own_sparsity():
+    entry = {"chain": "baseline > prune", "sweep": {"prune": {"sparsities": [0.5], "structures": ["2by4"]}}}
+    study_config.check_config({**CFG, "chains": [entry]}, validate=no_schema)
 
 
 def test_finetune_hparams_take_the_technique_budget_over_the_parent_settings():

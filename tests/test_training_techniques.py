@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dnncomp import models
+from dnncomp import models, sensitivity
 from dnncomp.evaluate import accuracy, keras_logits, make_interpreter, tflite_logits
 from dnncomp.sizes import parameter_counts
 from dnncomp.techniques import distill, prune
@@ -119,6 +119,62 @@ def test_pruning_reaches_target_sparsity(tf_modules, trained, tiny_dataset, stru
         assert set(np.unique(nonzero)) <= {0, 16}, "block pruning must zero whole 16x1 blocks"
 
 
+def test_2by4_pruning_keeps_two_of_every_four_inputs(tf_modules, trained, tiny_dataset):
+    _, keras, tfmot = tf_modules
+    steps = steps_per_epoch(len(tiny_dataset.x_train), HP["batch_size"])
+    cfg = {"ramp_fraction": 0.5, "frequency": 2, "block_size": [16, 1], "max_layer_sparsity": {"fc2": 0.3}}
+    model, plan = prune.prune_wrap(tfmot, keras, trained, 0.5, "2by4", steps, cfg)
+    fit(
+        keras,
+        model,
+        tiny_dataset.split("train"),
+        tiny_dataset.split("val"),
+        {**HP, "epochs": 1},
+        callbacks=prune.pruning_callbacks(tfmot),
+        early_stopping=False,
+    )
+    model = prune.strip(tfmot, model)
+    for name in ("fc1", "logits"):  # 64 and 16 inputs: groups of 4 along the input axis
+        kernel = np.asarray(model.get_layer(name).kernel)
+        groups = kernel.T.reshape(kernel.shape[1], -1, 4)
+        assert np.count_nonzero(groups, axis=-1).max() <= 2, f"{name}: a group of 4 inputs kept more than 2"
+        assert plan[name]["m_by_n"] == [2, 4]
+    assert plan["fc2"] == {"target_sparsity": 0.0, "m_by_n": None}, "a cap under 50 % keeps the layer dense"
+    assert np.count_nonzero(np.asarray(model.get_layer("fc2").kernel)) == 32 * 16
+    with pytest.raises(ValueError, match="'2by4' fixes the sparsity at 0.50"):
+        prune.prune_wrap(tfmot, keras, trained, 0.75, "2by4", steps, cfg)
+
+
+def test_layerwise_pruning_follows_the_sensitivity_allocation(tf_modules, trained, tiny_dataset):
+    _, keras, tfmot = tf_modules
+    before = [w.copy() for w in trained.get_weights()]
+    analysis = sensitivity.layer_curves(trained, ["fc1", "fc2", "logits"], [0.5, 0.9, 0.99], *tiny_dataset.split("val"))
+    assert all(np.array_equal(a, b) for a, b in zip(before, trained.get_weights(), strict=True)), (
+        "kernels must be restored"
+    )
+    assert analysis["layers"]["fc1"]["params"] == 64 * 32
+    allocation = sensitivity.allocate(analysis["layers"], 0.8)
+    steps = steps_per_epoch(len(tiny_dataset.x_train), HP["batch_size"])
+    cfg = {"ramp_fraction": 0.5, "frequency": 2, "block_size": [16, 1], "max_layer_sparsity": {"fc1": 0.1}}
+    model, plan = prune.prune_wrap(
+        tfmot, keras, trained, 0.8, "layerwise", steps, cfg, layer_targets=allocation["targets"]
+    )
+    fit(
+        keras,
+        model,
+        tiny_dataset.split("train"),
+        tiny_dataset.split("val"),
+        {**HP, "epochs": 1},
+        callbacks=prune.pruning_callbacks(tfmot),
+        early_stopping=False,
+    )
+    achieved = parameter_counts(prune.strip(tfmot, model))["layer_sparsity"]
+    for name, target in allocation["targets"].items():  # the allocation replaces the caps
+        assert achieved[name] == pytest.approx(target, abs=0.02), name
+    with pytest.raises(ValueError, match="per-layer targets go with the 'layerwise' structure alone"):
+        prune.prune_wrap(tfmot, keras, trained, 0.8, "unstructured", steps, cfg, layer_targets={"fc1": 0.5})
+
+
 def test_clustering_limits_unique_values_and_keeps_zeros(tf_modules, trained, tiny_dataset):
     _, keras, tfmot = tf_modules
     kernel = np.asarray(trained.get_layer("fc1").kernel)
@@ -202,3 +258,31 @@ def test_per_tensor_dense_switch_is_honoured(tf_modules, trained, tiny_dataset):
     per_channel = dense_kernel_scales(convert(tf, trained, "int8", dense_per_channel=True, representative=sample))
     assert per_tensor and all(n == 1 for n in per_tensor), f"per-tensor switch ignored: {per_tensor} scales"
     assert max(per_channel) > 1, f"per-channel conversion gave {per_channel} scales"
+
+
+def int8_kernel(blob, shape: tuple) -> np.ndarray:
+    """The int8 weight tensor of `shape` in a .tflite (Dense kernels are stored [out, in])."""
+    interpreter = make_interpreter(blob)
+    (detail,) = [t for t in interpreter.get_tensor_details() if tuple(t["shape"]) == shape and t["dtype"] == np.int8]
+    return interpreter.get_tensor(detail["index"])
+
+
+@pytest.mark.parametrize("preserving", [True, False])
+def test_pcqat_keeps_zeros_and_shared_values_in_the_int8_file(tf_modules, trained, tiny_dataset, preserving):
+    """PCQAT after prune -> cluster keeps both in the deployable file; plain QAT (the control) does not."""
+    tf, keras, tfmot = tf_modules
+    kernel = np.asarray(trained.get_layer("fc1").kernel)
+    kernel[np.abs(kernel) < np.percentile(np.abs(kernel), 50)] = 0
+    trained.get_layer("fc1").kernel.assign(kernel)
+    clustered = prune.strip_clusters(tfmot, prune.cluster_wrap(tfmot, keras, trained, 8))
+    model, scheme = qat_model(tfmot, keras, clustered, 8, pruned=preserving, clustered=preserving)
+    assert scheme == ("8bit-sparsity-cluster-preserving" if preserving else "8bit-default")
+    fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), {**HP, "epochs": 1}, early_stopping=False)
+    weights = int8_kernel(convert_qat(tf, model), (32, 64))
+    zeros, levels = np.mean(weights == 0), len(np.unique(weights))
+    if preserving:
+        assert zeros >= 0.49 and levels <= 9, f"PCQAT lost structure: {zeros:.2f} zeros, {levels} levels"
+    else:
+        assert zeros < 0.49 or levels > 9, "plain QAT kept the structure: the check above proves nothing"
+    x, y = tiny_dataset.split("test")
+    assert accuracy(tflite_logits(make_interpreter(convert_qat(tf, model)), x), y) > 0.9

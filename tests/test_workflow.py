@@ -64,6 +64,37 @@ def test_records_describe_real_artefacts(study):
         assert record["provenance"]["versions"]["tensorflow"]
 
 
+def test_frontier_steps_keep_their_structure(study):
+    """The layerwise allocation is what the pruned layers got; PCQAT's int8 file keeps the zeros and
+    the shared values; 2:4 leaves 2 of every 4 inputs, less where a kernel's input count is not a
+    multiple of 4 (TFMOT pads the group)."""
+    from dnncomp.evaluate import make_interpreter
+
+    workdir, _ = study
+    root = workdir / "results/mnist/lenet300_100/seed0/baseline/prune-s0.50-layerwise"
+    layerwise = json.loads((root / "metrics.json").read_text())
+    targets = layerwise["extra"]["allocation"]["targets"]
+    assert set(targets) == set(layerwise["layer_sparsity"]) and max(targets.values()) > min(targets.values())
+    for name, target in targets.items():
+        assert layerwise["layer_sparsity"][name] == pytest.approx(target, abs=0.02), name
+    pcqat = json.loads((root / "cluster-c8/qat-b8/metrics.json").read_text())
+    assert pcqat["extra"]["scheme"] == "8bit-sparsity-cluster-preserving"
+    interpreter = make_interpreter((root / "cluster-c8/qat-b8/model.tflite").read_bytes())
+    details = interpreter.get_tensor_details()  # a sparse kernel also has a Densify_output of its shape
+    (kernel,) = [t for t in details if tuple(t["shape"]) == (300, 784) and not t["name"].startswith("Densify")]
+    stored = interpreter.get_tensor(kernel["index"])  # a sparse-encoded tensor gives its stored values
+    nonzero = stored[stored != 0]
+    assert stored.dtype.name == "int8" and len(set(nonzero.tolist())) <= 8, "8 shared values"
+    assert 1 - nonzero.size / (300 * 784) == pytest.approx(targets["fc1"], abs=0.02), "the zeros are kept"
+    two_by_four = json.loads(
+        (workdir / "results/mnist/lenet5/seed0/baseline/prune-s0.50-2by4/metrics.json").read_text()
+    )
+    sparsity = two_by_four["layer_sparsity"]
+    assert sparsity["conv1"] == 0.0, "one input channel: every group is padded, nothing pruned"
+    assert sparsity["conv2"] == pytest.approx(1 / 3, abs=1e-3), "6 input channels: 2 of them pruned"
+    assert all(sparsity[name] == 0.5 for name in sparsity if not name.startswith("conv"))
+
+
 def test_int8_is_smaller_and_evaluated_as_tflite(study):
     workdir, _ = study
     summary = pd.read_csv(workdir / "results" / "summary.csv").set_index(["model", "chain"])
@@ -180,6 +211,9 @@ TRAINING_TARGETS = {
     "qat": "results/mnist/lenet300_100/seed0/baseline/qat-b4",
     "distill": "results/mnist/lenet5/seed0/baseline/distill-mlp32-T4-a0.1-seed1",
     "distill (self, pruned)": "results/mnist/lenet300_100/seed0/baseline/prune-s0.90-block/distill-self-T4-a0.1-seed0",
+    "prune (layerwise)": "results/mnist/lenet300_100/seed0/baseline/prune-s0.50-layerwise",
+    "qat (PCQAT)": "results/mnist/lenet300_100/seed0/baseline/prune-s0.50-layerwise/cluster-c8/qat-b8",
+    "prune (2:4)": "results/mnist/lenet5/seed0/baseline/prune-s0.50-2by4",
 }
 
 
@@ -231,6 +265,7 @@ def test_cost_account_covers_every_rule(study):
         "wq",
         "bench_family",
         "teacher_logits",
+        "sensitivity",
         "prepare_data",
         "summarize",
     } <= set(rules["rule"])

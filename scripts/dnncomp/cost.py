@@ -23,6 +23,7 @@ STAGES = {
     "prepare_data": "data",
     **{kind: spec.stage for kind, spec in STEP_KINDS.items()},
     "teacher_logits": "conversion",
+    "sensitivity": "analysis",
     "bench_family": "benchmark",
     "bench_gpu": "benchmark",
     "summarize": "aggregation",
@@ -34,6 +35,7 @@ STAGES = {
 # Benchmark and record file names that are not step tokens.
 NAMED_FILES = {
     "teacher_logits": "teacher_logits",
+    "sensitivity": "sensitivity",
     "bench_cpu": "bench_family",
     "bench_gpu": "bench_gpu",
     "summarize": "summarize",

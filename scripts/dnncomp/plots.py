@@ -30,3 +30,17 @@ def learning_curve(history: dict, path, title: str) -> None:
         ax.legend()
     fig.suptitle(title)
     save(fig, path)
+
+
+def sensitivity_curves(analysis: dict, path, title: str) -> None:
+    """Validation accuracy lost when one layer at a time is pruned one-shot, per layer."""
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    for name, curve in analysis["layers"].items():
+        losses = [100 * d for d in curve["drop"]]
+        ax.plot(curve["sparsities"], losses, "o-", ms=3, label=f"{name} ({curve['params']:,} weights)")
+    ax.set(xlabel="sparsity of the one layer pruned", ylabel="validation accuracy lost (pt)")
+    ax.set_yscale("symlog", linthresh=1)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title)
+    save(fig, path)

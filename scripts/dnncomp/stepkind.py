@@ -7,6 +7,7 @@ rule includes are all derived from the declarations."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 NAME = r"[a-z][a-z0-9_]*"
@@ -32,6 +33,7 @@ class StepKind:
     makes: str | None = "model.keras"  # the artefact file it writes beside its metrics.json, if any
     stage: str = "training"  # where its jobs' CPU time goes in the cost account
     rules: str = ""  # the rule file (relative to the Snakefile) that makes it
+    check: Callable[[dict], None] | None = None  # raises ValueError on a config section it cannot build
 
     @property
     def makes_keras(self) -> bool:

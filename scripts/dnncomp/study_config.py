@@ -52,6 +52,12 @@ def check_chain(cfg: dict, entry: dict, key: str, validate: Callable[[dict], Non
     for tech, override in (entry.get("sweep") or {}).items():
         check_sweep_override(tech, override, key)
     sweeps = chain_sweeps(cfg, entry)
+    for kind in chain_grammar.parse_chain_spec(entry["chain"]):
+        if chain_grammar.STEP_KINDS[kind].check:
+            try:
+                chain_grammar.STEP_KINDS[kind].check(sweeps.get(kind, {}))
+            except ValueError as err:
+                raise ConfigError(f"{key}.sweep.{kind}: {err}") from None
     known(sweeps.get("distill", {}).get("students", []), [*archs, "self"], f"{key}.sweep.distill.students")
     validate({**cfg, "techniques": sweeps})
 

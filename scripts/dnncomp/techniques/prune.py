@@ -4,7 +4,30 @@ from __future__ import annotations
 
 from ..stepkind import Param, StepKind
 
-STRUCTURES = ("unstructured", "block")
+# n:m patterns (TFMOT's sparsity_m_by_n): n zeros in every m consecutive inputs of an output unit,
+# the pattern recent GPUs' sparse tensor cores run; the pattern fixes the sparsity.
+M_BY_N = {"2by4": (2, 4)}
+# Per-layer targets allocated from the parent's sensitivity analysis for the global sparsity (dnncomp.sensitivity).
+LAYERWISE = "layerwise"
+STRUCTURES = ("unstructured", "block", LAYERWISE, *M_BY_N)
+
+
+def pattern_sparsity(structure: str) -> float:
+    zeros, group = M_BY_N[structure]
+    return zeros / group
+
+
+def check_sweep(section: dict) -> None:
+    """A chain crosses its structures with its sparsities: an n:m structure only goes with its own."""
+    for structure in set(section.get("structures", [])) & set(M_BY_N):
+        fixed = pattern_sparsity(structure)
+        other = sorted(float(s) for s in section.get("sparsities", []) if float(s) != fixed)
+        if other:
+            raise ValueError(
+                f"structure '{structure}' fixes the sparsity at {fixed:.2f}, but the sweep also has sparsities "
+                f"{other}: give '{structure}' a chain entry with sparsities [{fixed}]"
+            )
+
 
 STEP_KINDS = {
     "prune": StepKind(
@@ -14,6 +37,7 @@ STEP_KINDS = {
             "structure": Param("|".join(STRUCTURES), sweep="structures"),
         },
         rules="rules/prune.smk",
+        check=check_sweep,
     ),
     "cluster": StepKind(
         "cluster-c{clusters}", {"clusters": Param(r"\d+", int, sweep="clusters")}, rules="rules/prune.smk"
@@ -24,6 +48,12 @@ STEP_KINDS = {
 def layer_sparsity(name: str, target: float, caps: dict) -> float:
     """Per-layer target: the sweep's sparsity, capped for layers the config keeps denser."""
     return min(float(target), float(caps.get(name, 1.0)))
+
+
+def allocated(layer_targets: dict, layer) -> float:
+    if layer.name not in layer_targets:
+        raise ValueError(f"the sensitivity allocation has no target for layer '{layer.name}'")
+    return float(layer_targets[layer.name])
 
 
 def block_for(keras, layer, structure: str, block_size: tuple, is_output: bool = False) -> tuple:
@@ -44,15 +74,28 @@ def prunable(keras, layer) -> bool:
     return isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))
 
 
-def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps: int, cfg: dict):
+def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps: int, cfg: dict, layer_targets=None):
     """Wrap each Dense/Conv2D layer with prune_low_magnitude.
 
     Sparsity rises from 0 to its target along a polynomial decay over the first `ramp_fraction` of the
     fine-tuning steps, masks updated every `frequency` steps: many small prune-retrain cycles, which is
     how the gradual schedule covers the survey's iterative pruning. The remaining steps retrain at the
     final sparsity. Returns the wrapped model and the plan of each layer.
+
+    The layerwise structure takes each layer's target from `layer_targets` (the allocation of the
+    global sparsity by sensitivity), in place of the common target and its caps.
+
+    An n:m structure applies its whole pattern at every mask update over the same steps (TFMOT 0.8 has
+    no gradual n:m schedule). Its groups run along a kernel's input axis (a convolution's input
+    channels); TFMOT pads a short group with zeros, so a layer whose input count is not a multiple of
+    m ends less sparse (a one-channel first convolution keeps every weight): the record's per-layer
+    sparsity says what each layer got.
     """
     sk = tfmot.sparsity.keras
+    if structure in M_BY_N:
+        check_sweep({"structures": [structure], "sparsities": [sparsity]})
+    if (structure == LAYERWISE) != (layer_targets is not None):
+        raise ValueError(f"per-layer targets go with the '{LAYERWISE}' structure alone (structure '{structure}')")
     end_step = max(1, int(total_steps * cfg["ramp_fraction"]))
     frequency = max(1, min(int(cfg["frequency"]), end_step))
     caps = cfg.get("max_layer_sparsity") or {}
@@ -62,7 +105,20 @@ def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps
     def wrap(layer):
         if not prunable(keras, layer):
             return layer
-        target = layer_sparsity(layer.name, sparsity, caps)
+        target = (
+            layer_sparsity(layer.name, sparsity, caps) if layer_targets is None else allocated(layer_targets, layer)
+        )
+        if target <= 0:
+            plan[layer.name] = {"target_sparsity": 0.0}
+            return layer
+        if structure in M_BY_N:
+            if target < sparsity:  # a cap below the pattern's sparsity keeps the layer dense
+                plan[layer.name] = {"target_sparsity": 0.0, "m_by_n": None}
+                return layer
+            plan[layer.name] = {"target_sparsity": target, "m_by_n": list(M_BY_N[structure])}
+            # The pattern sets the sparsity; the schedule only says when the masks are recomputed.
+            schedule = sk.ConstantSparsity(target, begin_step=0, end_step=end_step, frequency=frequency)
+            return sk.prune_low_magnitude(layer, pruning_schedule=schedule, sparsity_m_by_n=M_BY_N[structure])
         block = block_for(keras, layer, structure, tuple(cfg["block_size"]), layer.name == output_name)
         plan[layer.name] = {"target_sparsity": target, "block_size": list(block)}
         schedule = sk.PolynomialDecay(

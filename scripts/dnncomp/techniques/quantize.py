@@ -101,12 +101,30 @@ def quantize_weights(model, bits: int, per_channel: bool = True) -> dict:
     }
 
 
-def qat_model(tfmot, keras, model, bits: int, prune_preserving: bool = False):
-    """Wrap Dense and Conv2D layers for quantization-aware training at `bits`-bit weights.
+def qat_scheme(tfmot, bits: int, pruned: bool = False, clustered: bool = False):
+    """The TFMOT scheme for `bits`-bit QAT and its name. At 8 bits TFMOT's collaborative optimization
+    keeps what the parent's steps made: a pruned parent's zeros (PQAT), a clustered parent's shared
+    values (CQAT), or both (PCQAT); other widths use the experimental n-bit scheme (8-bit activations),
+    which preserves neither, as its name says."""
+    combine = tfmot.experimental.combine
+    if bits != 8:
+        scheme = tfmot.quantization.keras.experimental.default_n_bit.DefaultNBitQuantizeScheme(
+            num_bits_weight=bits, num_bits_activation=8
+        )
+        return scheme, f"{bits}bit-weights-8bit-activations"
+    if clustered:
+        name = "8bit-sparsity-cluster-preserving" if pruned else "8bit-cluster-preserving"
+        return combine.Default8BitClusterPreserveQuantizeScheme(preserve_sparsity=pruned), name
+    if pruned:
+        return combine.Default8BitPrunePreserveQuantizeScheme(), "8bit-prune-preserving"
+    return None, "8bit-default"
+
+
+def qat_model(tfmot, keras, model, bits: int, pruned: bool = False, clustered: bool = False):
+    """Wrap Dense and Conv2D layers for quantization-aware training at `bits`-bit weights, with the
+    scheme that preserves the parent's sparsity and clusters (qat_scheme).
 
     The Rescaling layer is not supported by TFMOT's registry, so layers are annotated one by one.
-    8 bits uses TFMOT's default scheme (or the pruning-preserving one for a pruned parent);
-    other widths use the experimental n-bit scheme with 8-bit activations.
     """
     qk = tfmot.quantization.keras
     quantizable = (keras.layers.Dense, keras.layers.Conv2D)
@@ -121,14 +139,7 @@ def qat_model(tfmot, keras, model, bits: int, prune_preserving: bool = False):
         return layer
 
     annotated = keras.models.clone_model(model, clone_function=annotate)
-    if bits == 8 and prune_preserving:
-        scheme = tfmot.experimental.combine.Default8BitPrunePreserveQuantizeScheme()
-        name = "8bit-prune-preserving"
-    elif bits == 8:
-        scheme, name = None, "8bit-default"
-    else:
-        scheme = qk.experimental.default_n_bit.DefaultNBitQuantizeScheme(num_bits_weight=bits, num_bits_activation=8)
-        name = f"{bits}bit-weights-8bit-activations"
+    scheme, name = qat_scheme(tfmot, bits, pruned, clustered)
     with qk.quantize_scope({type(output_config).__name__: type(output_config)}):
         quantized = qk.quantize_apply(annotated, scheme) if scheme else qk.quantize_apply(annotated)
     return quantized, name

@@ -1,0 +1,24 @@
+"""Rule sensitivity: each prunable layer of a model pruned alone, one-shot, over a sparsity grid; the
+validation accuracy each loses, and its figure. The layerwise prune structure allocates from it."""
+
+from dnncomp import plots, sensitivity
+from dnncomp.io import write_json
+from dnncomp.job import Job, run
+from dnncomp.techniques import prune
+
+
+def main(smk):
+    job = Job(smk)
+    model = job.load_parent()
+    layers = [layer.name for layer in model.layers if prune.prunable(job.keras, layer)]
+    x_val, y_val = job.dataset.split("val")
+    analysis = sensitivity.layer_curves(model, layers, smk.params.sparsities, x_val, y_val)
+    write_json({"chain": job.chain.label, "split": "val", **analysis}, smk.output.analysis)
+    plots.sensitivity_curves(analysis, smk.output.figure, job.chain.label)
+    for name, curve in analysis["layers"].items():
+        print(
+            name, " ".join(f"{s:.2f}:{100 * d:+.2f}pt" for s, d in zip(curve["sparsities"], curve["drop"], strict=True))
+        )
+
+
+run(main, snakemake)  # noqa: F821

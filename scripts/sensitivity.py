@@ -13,8 +13,11 @@ def main(smk):
     layers = [layer.name for layer in model.layers if prune.prunable(job.keras, layer)]
     x_val, y_val = job.dataset.split("val")
     analysis = sensitivity.layer_curves(model, layers, smk.params.sparsities, x_val, y_val)
-    write_json({"chain": job.chain.label, "split": "val", **analysis}, smk.output.analysis)
-    plots.sensitivity_curves(analysis, smk.output.figure, job.chain.label)
+    chain = job.chain
+    write_json({"path": chain.path, "chain": chain.label, "split": "val", **analysis}, smk.output.analysis)
+    plots.sensitivity_curves(
+        analysis, smk.output.figure, f"{chain.dataset} / {chain.model} seed {chain.seed}: {chain.label}"
+    )
     for name, curve in analysis["layers"].items():
         print(
             name, " ".join(f"{s:.2f}:{100 * d:+.2f}pt" for s, d in zip(curve["sparsities"], curve["drop"], strict=True))

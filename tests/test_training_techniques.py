@@ -90,23 +90,21 @@ def test_qat_converts_to_integer_weights(tf_modules, trained, tiny_dataset, bits
     assert str(bits) in scheme
 
 
+def pruned(tf_modules, model, dataset, sparsity, structure, cfg, epochs=1, layer_targets=None):
+    """Prune `model` while fine-tuning it on `dataset` for `epochs`; the stripped model and the plan."""
+    _, keras, tfmot = tf_modules
+    steps = steps_per_epoch(len(dataset.x_train), HP["batch_size"]) * epochs
+    wrapped, plan = prune.prune_wrap(tfmot, keras, model, sparsity, structure, steps, cfg, layer_targets=layer_targets)
+    callbacks = prune.pruning_callbacks(tfmot)
+    hp = {**HP, "epochs": epochs}
+    fit(keras, wrapped, dataset.split("train"), dataset.split("val"), hp, callbacks=callbacks, early_stopping=False)
+    return prune.strip(tfmot, wrapped), plan
+
+
 @pytest.mark.parametrize("structure", ["unstructured", "block"])
 def test_pruning_reaches_target_sparsity(tf_modules, trained, tiny_dataset, structure):
-    _, keras, tfmot = tf_modules
-    hp = {**HP, "epochs": 2}
-    steps = steps_per_epoch(len(tiny_dataset.x_train), hp["batch_size"]) * hp["epochs"]
     cfg = {"ramp_fraction": 0.5, "frequency": 2, "block_size": [16, 1], "max_layer_sparsity": {"fc2": 0.5}}
-    model, plan = prune.prune_wrap(tfmot, keras, trained, 0.75, structure, steps, cfg)
-    fit(
-        keras,
-        model,
-        tiny_dataset.split("train"),
-        tiny_dataset.split("val"),
-        hp,
-        callbacks=prune.pruning_callbacks(tfmot),
-        early_stopping=False,
-    )
-    model = prune.strip(tfmot, model)
+    model, plan = pruned(tf_modules, trained, tiny_dataset, 0.75, structure, cfg, epochs=2)
     sparsity = parameter_counts(model)["layer_sparsity"]
     assert sparsity["fc1"] == pytest.approx(0.75, abs=0.02)
     assert sparsity["fc2"] == pytest.approx(0.5, abs=0.05), "per-layer cap must hold"
@@ -120,20 +118,8 @@ def test_pruning_reaches_target_sparsity(tf_modules, trained, tiny_dataset, stru
 
 
 def test_2by4_pruning_keeps_two_of_every_four_inputs(tf_modules, trained, tiny_dataset):
-    _, keras, tfmot = tf_modules
-    steps = steps_per_epoch(len(tiny_dataset.x_train), HP["batch_size"])
     cfg = {"ramp_fraction": 0.5, "frequency": 2, "block_size": [16, 1], "max_layer_sparsity": {"fc2": 0.3}}
-    model, plan = prune.prune_wrap(tfmot, keras, trained, 0.5, "2by4", steps, cfg)
-    fit(
-        keras,
-        model,
-        tiny_dataset.split("train"),
-        tiny_dataset.split("val"),
-        {**HP, "epochs": 1},
-        callbacks=prune.pruning_callbacks(tfmot),
-        early_stopping=False,
-    )
-    model = prune.strip(tfmot, model)
+    model, plan = pruned(tf_modules, trained, tiny_dataset, 0.5, "2by4", cfg)
     for name in ("fc1", "logits"):  # 64 and 16 inputs: groups of 4 along the input axis
         kernel = np.asarray(model.get_layer(name).kernel)
         groups = kernel.T.reshape(kernel.shape[1], -1, 4)
@@ -142,11 +128,10 @@ def test_2by4_pruning_keeps_two_of_every_four_inputs(tf_modules, trained, tiny_d
     assert plan["fc2"] == {"target_sparsity": 0.0, "m_by_n": None}, "a cap under 50 % keeps the layer dense"
     assert np.count_nonzero(np.asarray(model.get_layer("fc2").kernel)) == 32 * 16
     with pytest.raises(ValueError, match="'2by4' fixes the sparsity at 0.50"):
-        prune.prune_wrap(tfmot, keras, trained, 0.75, "2by4", steps, cfg)
+        prune.prune_wrap(tf_modules[2], tf_modules[1], trained, 0.75, "2by4", 10, cfg)
 
 
 def test_layerwise_pruning_follows_the_sensitivity_allocation(tf_modules, trained, tiny_dataset):
-    _, keras, tfmot = tf_modules
     before = [w.copy() for w in trained.get_weights()]
     analysis = sensitivity.layer_curves(trained, ["fc1", "fc2", "logits"], [0.5, 0.9, 0.99], *tiny_dataset.split("val"))
     assert all(np.array_equal(a, b) for a, b in zip(before, trained.get_weights(), strict=True)), (
@@ -154,25 +139,13 @@ def test_layerwise_pruning_follows_the_sensitivity_allocation(tf_modules, traine
     )
     assert analysis["layers"]["fc1"]["params"] == 64 * 32
     allocation = sensitivity.allocate(analysis["layers"], 0.8)
-    steps = steps_per_epoch(len(tiny_dataset.x_train), HP["batch_size"])
     cfg = {"ramp_fraction": 0.5, "frequency": 2, "block_size": [16, 1], "max_layer_sparsity": {"fc1": 0.1}}
-    model, plan = prune.prune_wrap(
-        tfmot, keras, trained, 0.8, "layerwise", steps, cfg, layer_targets=allocation["targets"]
-    )
-    fit(
-        keras,
-        model,
-        tiny_dataset.split("train"),
-        tiny_dataset.split("val"),
-        {**HP, "epochs": 1},
-        callbacks=prune.pruning_callbacks(tfmot),
-        early_stopping=False,
-    )
-    achieved = parameter_counts(prune.strip(tfmot, model))["layer_sparsity"]
+    model, _ = pruned(tf_modules, trained, tiny_dataset, 0.8, "layerwise", cfg, layer_targets=allocation["targets"])
+    achieved = parameter_counts(model)["layer_sparsity"]
     for name, target in allocation["targets"].items():  # the allocation replaces the caps
         assert achieved[name] == pytest.approx(target, abs=0.02), name
     with pytest.raises(ValueError, match="per-layer targets go with the 'layerwise' structure alone"):
-        prune.prune_wrap(tfmot, keras, trained, 0.8, "unstructured", steps, cfg, layer_targets={"fc1": 0.5})
+        prune.prune_wrap(tf_modules[2], tf_modules[1], trained, 0.8, "unstructured", 10, cfg, layer_targets={})
 
 
 def test_clustering_limits_unique_values_and_keeps_zeros(tf_modules, trained, tiny_dataset):

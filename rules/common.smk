@@ -76,6 +76,13 @@ def baseline_keras_targets():
     return sorted(f"{c.path}/model.keras" for c in study_chains() if len(c.steps) == 1)
 
 
+def sensitivity_targets():
+    """Per-layer sensitivity of each study model's first-seed baseline: the report's figures and allocations."""
+    study = config["study"]
+    seed = study["seeds"][0]
+    return [f"results/{d}/{m}/seed{seed}/baseline/sensitivity.json" for d in study["datasets"] for m in study["models"]]
+
+
 def one_of(paths):
     """A wildcard constraint matching exactly these values."""
     return "|".join(re.escape(path) for path in sorted(paths))

@@ -143,6 +143,8 @@ rule html_report:
                 "cost_rules": "results/tables/cost_by_rule.csv",
                 "cost_stages": "results/tables/cost_by_stage.csv",
                 **{f"fig_{n}": f"results/figures/{n}.png" for n in FIGURES},
+                "sensitivity": sensitivity_targets(),
+                "sensitivity_figures": [p.replace(".json", ".png") for p in sensitivity_targets()],
             }
         ),
     output:
@@ -160,6 +162,7 @@ rule html_report:
     params:
         config=config,
         figures=FIGURES,
+        budgets=lambda wc: technique("prune")["sparsities"],
     script:
         "../scripts/html_report.py"
 

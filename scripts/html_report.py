@@ -1,5 +1,7 @@
 """Rule html_report: the self-contained HTML report (figures embedded, readable offline)."""
 
+from pathlib import Path
+
 from dnncomp import html, summary
 from dnncomp.io import read_json
 from dnncomp.job import run
@@ -13,8 +15,16 @@ def main(smk):
         "Pruning": [summary.read_summary(smk.input.prune_table)],
         html.COST_SECTION: [summary.read_summary(smk.input.cost_stages), summary.read_summary(smk.input.cost_rules)],
     }
+    analyses = {Path(p).parent.parent.relative_to("results").as_posix(): read_json(p) for p in smk.input.sensitivity}
+    tables["Pruning"].append(html.allocation_table(analyses, smk.params.budgets))
+    extra = {
+        "Pruning": [
+            (f"sensitivity {path}", png) for path, png in zip(analyses, smk.input.sensitivity_figures, strict=True)
+        ]
+    }
     anchors = html.load_anchors(smk.input.anchors)
-    page = html.render(frame, figures, read_json(smk.input.gpu), smk.params.config, anchors, smk.input.template, tables)
+    gpu = read_json(smk.input.gpu)
+    page = html.render(frame, figures, gpu, smk.params.config, anchors, smk.input.template, tables, extra)
     html.write(page, smk.output.html)
 
 

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from dnncomp import sensitivity
+from dnncomp import html, sensitivity
 
 CURVES = {
     "robust": {"params": 300, "sparsities": [0.5, 0.8, 0.9, 0.99], "drop": [-0.001, 0.0, 0.002, 0.03]},
@@ -42,3 +42,11 @@ def test_a_budget_beyond_the_grid_names_the_setting():
         sensitivity.allocate(CURVES, 0.995)
     top = sensitivity.allocate(CURVES, 0.99)
     assert top["targets"] == pytest.approx({"robust": 0.99, "sensitive": 0.99})
+
+
+def test_the_report_tables_each_models_allocation_per_budget():
+    table = html.allocation_table({"mnist/toy/seed0": {"layers": CURVES}}, [0.8, 0.999])
+    assert list(table["layer"]) == ["robust", "sensitive"] and list(table["weights"]) == [300, 100]
+    expected = sensitivity.allocate(CURVES, 0.8)["targets"]
+    assert list(table["at 0.80"]) == [expected["robust"], expected["sensitive"]]
+    assert list(table["at 1.00"]) == ["", ""], "a budget beyond the grid is left blank"

@@ -11,6 +11,7 @@ import time
 import pandas as pd
 import pytest
 
+from dnncomp.report_layout import FIGURES
 from helpers import ROOT, SNAKEMAKE, TINY, copy_workflow, snakemake
 
 pytestmark = pytest.mark.slow
@@ -128,7 +129,9 @@ def test_gpu_record_says_what_happened(study):
 def test_html_report_is_self_contained(study):
     workdir, _ = study
     page = (workdir / "results" / "report.html").read_text()
-    assert page.count("data:image/png;base64,") == 8
+    # The study's figures, and one per-layer sensitivity figure per model (with its allocation table).
+    assert page.count("data:image/png;base64,") == len(FIGURES) + 2
+    assert "layerwise prune structure would allocate" in page and "at 0.90" in page
     assert not re.search(r'src="(?!data:)', page), "every image must be embedded"
     assert "Our numbers beside the survey" in page and "Provenance" in page
     assert "tflite-int8" in page or "int8" in page

@@ -15,6 +15,7 @@ from . import columns as col
 from . import stats
 from .io import atomic_path
 from .report_layout import COST_SECTION, SECTIONS
+from .sensitivity import allocate
 from .stats import stat_column
 
 COST_NOTE = (
@@ -22,6 +23,12 @@ COST_NOTE = (
     "every job; start-up share: CPU spent before a job's real work (interpreter, imports, TensorFlow, "
     "data and model loading), measured inside the jobs. The scheduler row is Snakemake's own process."
 )
+SENSITIVITY_NOTE = (
+    "Per-layer sensitivity of each study model (first seed): each layer pruned alone, one-shot by magnitude, "
+    "on the validation split. The last table is the per-layer sparsity the layerwise prune structure would "
+    "allocate for each global budget (one common tolerated loss); blank where a budget is beyond the grid."
+)
+SECTION_NOTES = {COST_SECTION: COST_NOTE, "Pruning": SENSITIVITY_NOTE}
 
 SUMMARY_COLUMNS = [
     "dataset",
@@ -304,12 +311,34 @@ def gpu_results(gpu: dict) -> dict:
     return {"frame": pd.DataFrame(rows), "name": gpu["gpu"]}
 
 
-def sections(figures: dict, tables: dict) -> list:
+def allocation_table(analyses: dict, budgets) -> pd.DataFrame:
+    """The per-layer sparsity the layerwise structure would give each model (its per-layer sensitivity)
+    for each global budget; '' where a budget is beyond the sensitivity grid."""
+    rows = []
+    for model, analysis in analyses.items():
+        allocations = {}
+        for budget in budgets:
+            try:
+                allocations[f"at {budget:.2f}"] = allocate(analysis["layers"], budget)["targets"]
+            except ValueError:
+                allocations[f"at {budget:.2f}"] = {}
+        for layer, curve in analysis["layers"].items():
+            row = {"model": model, "layer": layer, "weights": curve["params"]}
+            row.update({name: targets.get(layer, "") for name, targets in allocations.items()})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sections(figures: dict, tables: dict, extra_figures: dict | None = None) -> list:
+    """The report's sections, each with its declared figures, then any `extra_figures[title]` as
+    (name, path) pairs, and its tables."""
+    extra_figures = extra_figures or {}
     return [
         {
             "title": title,
-            "figures": [{"name": n, "png": png_base64(figures[n])} for n in names if n in figures],
-            "note": COST_NOTE if title == COST_SECTION else "",
+            "figures": [{"name": n, "png": png_base64(figures[n])} for n in names if n in figures]
+            + [{"name": n, "png": png_base64(path)} for n, path in extra_figures.get(title, [])],
+            "note": SECTION_NOTES.get(title, ""),
             "tables": tables.get(title, []),
             "gpu": title == "Benchmarks",
         }
@@ -318,7 +347,14 @@ def sections(figures: dict, tables: dict) -> list:
 
 
 def render(
-    frame: pd.DataFrame, figures: dict, gpu: dict, config: dict, anchors: dict, template, tables: dict | None = None
+    frame: pd.DataFrame,
+    figures: dict,
+    gpu: dict,
+    config: dict,
+    anchors: dict,
+    template,
+    tables: dict | None = None,
+    extra_figures: dict | None = None,
 ) -> str:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(Path(template).parent), autoescape=True, undefined=jinja2.StrictUndefined
@@ -332,7 +368,7 @@ def render(
         sources=anchors["sources"],
         seeds=seeds_tables(stats.over_seeds(frame)),
         flagged=flagged[["dataset", "model", "chain", "accuracy", "flag_reason"]],
-        sections=sections(figures, tables or {}),
+        sections=sections(figures, tables or {}, extra_figures),
         gpu=gpu_results(gpu),
         summary=frame[[c for c in SUMMARY_COLUMNS if c in frame]],
         glossary=col.DECLARED,

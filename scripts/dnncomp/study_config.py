@@ -44,7 +44,7 @@ def check_chain(cfg: dict, entry: dict, key: str, validate: Callable[[dict], Non
     """A chain's steps, names and narrowed sweeps: the narrowed sweeps pass the same schema."""
     archs = cfg["architectures"]
     try:
-        chain_grammar.parse_chain_spec(entry["chain"])
+        kinds = chain_grammar.parse_chain_spec(entry["chain"])
     except ValueError as err:
         raise ConfigError(f"{key}.chain: {err}") from None
     known(entry.get("models", []), archs, f"{key}.models")
@@ -52,12 +52,14 @@ def check_chain(cfg: dict, entry: dict, key: str, validate: Callable[[dict], Non
     for tech, override in (entry.get("sweep") or {}).items():
         check_sweep_override(tech, override, key)
     sweeps = chain_sweeps(cfg, entry)
-    for kind in chain_grammar.parse_chain_spec(entry["chain"]):
-        if chain_grammar.STEP_KINDS[kind].check:
-            try:
-                chain_grammar.STEP_KINDS[kind].check(sweeps.get(kind, {}))
-            except ValueError as err:
-                raise ConfigError(f"{key}.sweep.{kind}: {err}") from None
+    for kind in kinds:
+        check = chain_grammar.STEP_KINDS[kind].check
+        if check is None:
+            continue
+        try:
+            check(sweeps.get(kind, {}))
+        except ValueError as err:
+            raise ConfigError(f"{key}.sweep.{kind}: {err}") from None
     known(sweeps.get("distill", {}).get("students", []), [*archs, "self"], f"{key}.sweep.distill.students")
     validate({**cfg, "techniques": sweeps})
 

@@ -2,7 +2,9 @@
 # side by side in interleaved rounds, so every speedup is a ratio of timings taken together. Its
 # thread count comes from config (benchmark.cores); the local profile raises it to every core (capped
 # at --cores) so that nothing runs beside it, and the SLURM profile gives it a whole node.
-# The GPU rule asks for gpu=1 so a cluster sends it to a GPU node.
+# The GPU rule times each family's Keras models on a GPU, also one job per family; it asks for gpu=1
+# so a cluster sends it to a GPU node. A machine without an NVIDIA driver gets a "no GPU" record at
+# once (no TensorFlow start-up).
 
 
 rule bench_family:
@@ -21,22 +23,20 @@ rule bench_family:
         mem_mb=3000,
         runtime=30,
     params:
-        benchmark=benchmark_params("batch_sizes", "threads"),
+        benchmark=benchmark_params("batch_sizes", "threads", "energy"),
     script:
         "../scripts/bench_family.py"
 
 
 rule bench_gpu:
     input:
-        models=lambda wc: baseline_keras_targets(),
-        metrics=lambda wc: [p.replace("model.keras", "metrics.json") for p in baseline_keras_targets()],
-        data=expand("results/data/{dataset}.npz", dataset=config["study"]["datasets"]),
+        unpack(gpu_family_inputs),
     output:
-        bench="results/bench_gpu.json",
+        bench="results/{dataset}/{model}/seed{seed}/bench_gpu.json",
     log:
-        "results/logs/bench_gpu.log",
+        "results/logs/{dataset}/{model}/seed{seed}/bench_gpu.log",
     benchmark:
-        "results/benchmarks/bench_gpu.tsv"
+        "results/benchmarks/{dataset}/{model}/seed{seed}/bench_gpu.tsv"
     conda:
         "../envs/study.yaml"
     threads: config["benchmark"]["cores"]
@@ -45,6 +45,6 @@ rule bench_gpu:
         runtime=30,
         gpu=1,
     params:
-        benchmark=benchmark_params("gpu", "gpu_batch_sizes"),
+        benchmark=benchmark_params("gpu", "gpu_batch_sizes", "energy"),
     script:
         "../scripts/bench_gpu.py"

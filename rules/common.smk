@@ -71,11 +71,6 @@ def tflite_targets():
     return sorted(f"{c.path}/model.tflite" for c in study_chains() if c.steps[-1].kind in chain_grammar.TFLITE_STEPS)
 
 
-def baseline_keras_targets():
-    """Baselines (study models and distillation controls): the reference points for speedups."""
-    return sorted(f"{c.path}/model.keras" for c in study_chains() if len(c.steps) == 1)
-
-
 def sensitivity_targets():
     """Per-layer sensitivity of each study model's first-seed baseline: the report's figures and allocations."""
     study = config["study"]
@@ -113,8 +108,23 @@ def family_dir(dataset, model, seed):
     return f"{chain_grammar.RESULTS}/{dataset}/{model}/seed{seed}"
 
 
-def bench_targets():
-    return sorted({f"{family_dir(c.dataset, c.model, c.seed)}/bench_cpu.json" for c in study_chains()})
+def bench_targets(name="bench_cpu.json"):
+    """One benchmark record per family: bench_cpu.json or bench_gpu.json."""
+    return sorted({f"{family_dir(c.dataset, c.model, c.seed)}/{name}" for c in study_chains()})
+
+
+def keras_targets():
+    return sorted(f"{c.path}/model.keras" for c in study_chains() if c.steps[-1].kind in chain_grammar.KERAS_STEPS)
+
+
+def gpu_family_inputs(wildcards):
+    family = family_dir(wildcards.dataset, wildcards.model, wildcards.seed)
+    keras = [p for p in keras_targets() if p.startswith(f"{family}/")]
+    return {
+        "data": f"results/data/{wildcards.dataset}.npz",
+        "models": keras,
+        "metrics": [p.replace("model.keras", "metrics.json") for p in keras],
+    }
 
 
 def family_inputs(wildcards):

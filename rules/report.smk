@@ -7,6 +7,7 @@ rule summarize:
     input:
         metrics=lambda wc: metrics_targets(),
         benches=lambda wc: bench_targets(),
+        gpu_benches=lambda wc: bench_targets("bench_gpu.json"),
     output:
         summary=report(
             "results/summary.csv",
@@ -30,6 +31,8 @@ rule summarize:
     resources:
         mem_mb=1000,
         runtime=10,
+    params:
+        energy=config.get("energy"),
     script:
         "../scripts/summarize.py"
 
@@ -97,7 +100,7 @@ rule cost_account:
         metrics=lambda wc: metrics_targets(),
         benches=lambda wc: bench_targets(),
         summary="results/summary.csv",
-        gpu="results/bench_gpu.json",
+        gpu=lambda wc: bench_targets("bench_gpu.json"),
         figures=expand("results/figures/{name}.png", name=FIGURES),
         tables=["results/tables/ptq_modes.csv", "results/tables/prune_quantize_modes.csv"],
     output:
@@ -135,7 +138,7 @@ rule html_report:
         unpack(
             lambda wc: {
                 "summary": "results/summary.csv",
-                "gpu": "results/bench_gpu.json",
+                "gpu": bench_targets("bench_gpu.json"),
                 "anchors": "report/anchors.yaml",
                 "template": "report/report.html.j2",
                 "ptq_table": "results/tables/ptq_modes.csv",

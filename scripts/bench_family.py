@@ -7,6 +7,7 @@ from dnncomp import data, family, models
 from dnncomp.bench import TIMING_KEYS
 from dnncomp.io import read_json, write_json
 from dnncomp.job import run
+from dnncomp.meters import rapl_meter
 from dnncomp.runtime import CLOCK, host_info, init_tf, versions
 
 
@@ -31,8 +32,10 @@ def main(smk):
     x_test, _ = data.load(smk.input.data).split("test")
     keras_model = models.load(keras, smk.input.keras)
     artefacts = load_artefacts(smk.input.tflite, smk.input.tflite_metrics)
+    meter, energy = rapl_meter()
+    print(f"energy: {energy}")
     CLOCK.ready()
-    entries = family.measure(tf, keras_model, smk.input.keras, artefacts, x_test, cfg, smk.threads)
+    entries = family.measure(tf, keras_model, smk.input.keras, artefacts, x_test, cfg, smk.threads, meter=meter)
     for entry in entries:
         for r in entry["results"]:
             speedup = r.get("speedup_vs_fp32_tflite", {}).get("median")
@@ -46,6 +49,7 @@ def main(smk):
             "device": "cpu",
             "threads": smk.threads,
             "timing": {k: cfg[k] for k in TIMING_KEYS},
+            "energy": {"meter": meter.name if meter else None, "status": energy},
             "artefacts": entries,
             "provenance": {"versions": versions(), **host_info()},
         },

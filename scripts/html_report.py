@@ -17,13 +17,15 @@ def main(smk):
     }
     analyses = {Path(p).parent.parent.relative_to("results").as_posix(): read_json(p) for p in smk.input.sensitivity}
     tables["Pruning"].append(html.allocation_table(analyses, smk.params.budgets))
+    energy = html.energy_table(frame)
+    tables["Energy"] = [energy] if len(energy) else []
     extra = {
         "Pruning": [
             (f"sensitivity {path}", png) for path, png in zip(analyses, smk.input.sensitivity_figures, strict=True)
         ]
     }
     anchors = html.load_anchors(smk.input.anchors)
-    gpu = read_json(smk.input.gpu)
+    gpu = [read_json(p) for p in smk.input.gpu]
     page = html.render(frame, figures, gpu, smk.params.config, anchors, smk.input.template, tables, extra)
     html.write(page, smk.output.html)
 

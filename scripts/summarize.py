@@ -6,9 +6,9 @@ from dnncomp.job import run
 
 
 def main(smk):
-    records = summary.load_records(smk.input.metrics)
+    records = summary.load_records(smk.input.metrics, smk.params.energy)
     tflite_benches, keras_benches = summary.bench_rows(smk.input.benches)
-    frame = summary.summarize(records, tflite_benches, keras_benches)
+    frame = summary.summarize(records, tflite_benches, keras_benches, summary.gpu_rows(smk.input.gpu_benches))
     summary.write_csv(frame, smk.output.summary)
     summary.write_csv(stats.over_seeds(frame), smk.output.over_seeds)
     print(f"{len(frame)} artefacts, {int(frame['flagged'].sum())} flagged")

@@ -14,6 +14,21 @@ from dnncomp.io import write_json
 from dnncomp.records import make_record
 
 ROOT = Path(__file__).resolve().parents[1]
+ENERGY = yaml.safe_load((ROOT / "config.yaml").read_text())["energy"]
+
+
+def operations(macs, width, weight_bytes):
+    """Operation counts as dnncomp.energy.operation_counts gives them."""
+    return {
+        "macs": macs,
+        "macs_dense": macs,
+        "macs_nonzero": macs,
+        "weight_bytes": weight_bytes,
+        "activation_bytes": 100,
+        "macs_by_width": {width: macs},
+        "adds_by_width": {},
+        "uncounted_ops": [],
+    }
 
 
 def record(path, accuracy, size, parent=None, fmt="tflite", extra=None):
@@ -44,6 +59,8 @@ def records(tmp_path):
         record(f"{root}/tflite-int8", 0.985, 250, base),
         record(f"{root}/tflite-dynamic", 0.50, 260, base),
     ]
+    recs[1]["operations"] = operations(1000, "float32", 4000)
+    recs[2]["operations"] = operations(1000, "int8", 1000)
     paths = []
     for i, rec in enumerate(recs):
         paths.append(tmp_path / f"{i}.json")
@@ -79,9 +96,51 @@ def records(tmp_path):
                 "results": results,
             }
         )
+    entries[0]["results"][0]["energy"] = {"joules_per_image": {"median": 2e-5, "p10": 1e-5, "p90": 3e-5}}
     family = tmp_path / "bench_cpu.json"
     write_json({"family": "results/mnist/lenet5/seed0", "artefacts": entries}, family)
     return paths, [family]
+
+
+@pytest.fixture
+def gpu_record(tmp_path):
+    """A GPU family record with the baseline Keras model timed, and its energy measured at batch 64."""
+    results = [
+        {
+            "precision": precision,
+            "xla": xla,
+            "batch": batch,
+            "median_us": 50.0 * batch / (2 if precision == "float16" else 1),
+            "p10_us": 1.0,
+            "p90_us": 2.0,
+            "throughput_sps": 1.0,
+            **({"energy": {"joules_per_image": {"median": 3e-6}}} if not xla and batch == 64 else {}),
+        }
+        for precision in ("float32", "float16")
+        for xla in (False, True)
+        for batch in (1, 64)
+    ]
+    model = {"artefact": "results/mnist/lenet5/seed0/baseline/model.keras", "chain": "baseline", "results": results}
+    path = tmp_path / "bench_gpu.json"
+    write_json({"family": "results/mnist/lenet5/seed0", "gpu": {"name": "H200"}, "models": [model]}, path)
+    return path
+
+
+def test_energy_estimate_and_measurements_join_the_summary(records, gpu_record):
+    paths, benches = records
+    frame = summary.summarize(
+        summary.load_records(paths, ENERGY), *summary.bench_rows(benches), summary.gpu_rows([gpu_record])
+    ).set_index("chain")
+    fp32, int8 = frame.loc["baseline/tflite-fp32"], frame.loc["baseline/tflite-int8"]
+    # 1000 float32 MACs (3.7 + 0.9 pJ), 4000 weight bytes from DRAM (640 pJ per 4 bytes), 100 from SRAM (5 pJ).
+    assert fp32[col.ENERGY_EST_COMPUTE] == pytest.approx(1000 * 4.6e-6)
+    assert fp32[col.ENERGY_EST_MEMORY] == pytest.approx((1000 * 640 + 25 * 5) * 1e-6)
+    assert int8[col.ENERGY_EST_COMPUTE] == pytest.approx(1000 * (0.2 + 0.1) * 1e-6)  # int8 x int8 into int32
+    assert int8[col.ENERGY_EST_RATIO] == pytest.approx(fp32[col.ENERGY_EST] / int8[col.ENERGY_EST])
+    assert fp32[col.ENERGY_CPU] == pytest.approx(20.0) and pd.isna(int8[col.ENERGY_CPU])
+    baseline = frame.loc["baseline"]
+    assert baseline[col.GPU_LATENCY] == pytest.approx(50.0) and baseline[col.GPU_ENERGY] == pytest.approx(3.0)
+    assert pd.isna(baseline[col.ENERGY_EST])  # a Keras model is not a deployable file: no estimate
 
 
 def test_flags_an_artefact_far_below_its_parent(records):
@@ -105,10 +164,12 @@ def test_summary_ratios_against_the_fp32_tflite(records):
     assert int8["accuracy_vs_baseline_pt"] == pytest.approx(-0.5)
 
 
-def test_every_column_the_aggregation_adds_is_declared(records):
+def test_every_column_the_aggregation_adds_is_declared(records, gpu_record):
     paths, benches = records
     loaded = summary.load_records(paths)
-    frame = summary.summarize(loaded, *summary.bench_rows(benches))
+    frame = summary.summarize(
+        summary.load_records(paths, ENERGY), *summary.bench_rows(benches), summary.gpu_rows([gpu_record])
+    )
     added = set(frame.columns) - set(loaded.columns) - {"path"}
     assert added, "the aggregation added no column"
     undeclared = added - set(col.DECLARED) - col.timing_columns()
@@ -123,10 +184,10 @@ def test_report_page_lays_out_every_section_from_the_template(records):
     frame = summary.summarize(summary.load_records(paths), *summary.bench_rows(benches))
     config = yaml.safe_load((ROOT / "config.yaml").read_text())
     anchors = html.load_anchors(ROOT / "report" / "anchors.yaml")
-    gpu = {"status": "no GPU <here>"}
+    gpu = [{"gpu": None, "status": "no GPU <here>", "reason": "no driver"}]
     page = html.render(frame, {}, gpu, config, anchors, ROOT / "report" / "report.html.j2")
     assert all(f"<h2>{title}</h2>" in page for title, _ in SECTIONS)
-    assert "<b>no GPU &lt;here&gt;.</b> No GPU numbers are shown." in page  # escaped
+    assert "<b>no GPU &lt;here&gt; (no driver).</b> No GPU numbers are shown." in page  # escaped
     assert '<td class="l">baseline/tflite-int8</td>' in page and "<td>0.985</td>" in page
     assert page.count("<li><b>") >= len(anchors["sources"]) + len(col.DECLARED)
 

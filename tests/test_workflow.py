@@ -7,10 +7,12 @@ import shutil
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
+from dnncomp import columns as col
 from dnncomp.report_layout import FIGURES
 from helpers import ROOT, SNAKEMAKE, TINY, copy_workflow, snakemake
 
@@ -117,13 +119,40 @@ def test_benchmarks_and_speedups_present(study):
     assert summary[summary["chain"] == "baseline/tflite-fp32"]["speedup_b1_vs_keras"].notna().all()
 
 
-def test_gpu_record_says_what_happened(study):
+def test_gpu_records_say_what_happened(study):
+    """One GPU record per family, listing every Keras model of it where a GPU ran them."""
     workdir, _ = study
-    gpu = json.loads((workdir / "results" / "bench_gpu.json").read_text())
-    if gpu["gpu"] is None:
-        assert gpu["status"] == "no GPU on the machine that ran this" and gpu["models"] == []
-    else:
-        assert gpu["models"] and all(r["median_us"] > 0 for m in gpu["models"] for r in m["results"])
+    records = sorted((workdir / "results").glob("*/*/seed*/bench_gpu.json"))
+    assert len(records) == len(list((workdir / "results").glob("*/*/seed*/bench_cpu.json")))
+    for path in records:
+        gpu = json.loads(path.read_text())
+        assert "dense GPU kernels" in gpu["note"]
+        if gpu["gpu"] is None:
+            assert gpu["status"] == "no GPU on the machine that ran this" and gpu["models"] == [], gpu
+            assert gpu["reason"]
+        else:
+            keras = {p.parent for p in path.parent.rglob("model.keras")}
+            assert {Path(m["artefact"]).parent for m in gpu["models"]} == keras
+            assert all(r["median_us"] > 0 for m in gpu["models"] for r in m["results"])
+
+
+def test_every_tflite_has_an_energy_estimate(study):
+    """Operation counts of every deployable file, priced into an estimate; LeNet-300-100's dense layers
+    are 266,200 MACs per image, and a pruned unstructured file (densified by LiteRT) executes them all."""
+    workdir, _ = study
+    summary = pd.read_csv(workdir / "results" / "summary.csv")
+    tflite = summary[summary["format"] == "tflite"]
+    assert tflite[[col.MACS, col.ENERGY_EST, col.ENERGY_EST_RATIO]].notna().all().all()
+    assert (tflite[col.MACS_NONZERO] <= tflite[col.MACS_DENSE]).all()
+    assert (tflite[col.MACS] <= tflite[col.MACS_DENSE]).all()
+    mlp = tflite[tflite["model"] == "lenet300_100"]
+    assert (mlp[col.MACS_DENSE] == 266_200).all()
+    fp32 = tflite[tflite["chain"] == "baseline/tflite-fp32"]
+    assert (fp32[col.ENERGY_EST_RATIO] == 1.0).all()
+    int8 = tflite[tflite["chain"] == "baseline/tflite-int8"]
+    assert (int8[col.ENERGY_EST_RATIO] > 3).all(), "int8 reads a quarter of float32's weight bytes"
+    page = (workdir / "results" / "report.html").read_text()
+    assert "An ESTIMATE, not a measurement" in page
 
 
 def test_html_report_is_self_contained(study):
@@ -177,16 +206,18 @@ def test_adding_a_sweep_point_schedules_only_new_jobs(study, tmp_path):
         "results/summary.csv",
         "results/summary_over_seeds.csv",
         "results/report.html",
-        "results/bench_gpu.json",
         "results/mnist/lenet300_100/seed0/bench_cpu.json",
     }
     unexpected = sorted(
         p
         for p in scheduled
-        if "prune-s0.95-" not in p and p not in aggregates and not p.startswith(("results/figures/", "results/tables/"))
+        if "prune-s0.95-" not in p
+        and p not in aggregates
+        and not p.endswith("/bench_gpu.json")
+        and not p.startswith(("results/figures/", "results/tables/"))
     )
     assert any("prune-s0.95-block/cluster-c8/tflite-int8-sparse" in p for p in scheduled)
-    assert "results/bench_gpu.json" in scheduled
+    assert any(p.endswith("/bench_gpu.json") for p in scheduled), "a new GPU batch size reruns the GPU benchmarks"
     assert not unexpected, f"jobs rerun without cause: {unexpected}"
 
 

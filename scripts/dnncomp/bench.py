@@ -122,11 +122,14 @@ def tflite_case(key: tuple, blob: bytes, x: np.ndarray, batch: int, threads: int
     return case
 
 
-def keras_case(key: tuple, tf, model, x: np.ndarray, batch: int, device: str = "/CPU:0") -> Case:
-    """A compiled tf.function call (not predict(), whose per-call overhead would inflate speedups)."""
+def keras_case(
+    key: tuple, tf, model, x: np.ndarray, batch: int, device: str = "/CPU:0", jit_compile: bool = False
+) -> Case:
+    """A compiled tf.function call (not predict(), whose per-call overhead would inflate speedups);
+    jit_compile: through XLA."""
     with tf.device(device):
         inputs = tf.constant(sample_batch(x, batch))
-    fn = tf.function(lambda t: model(t, training=False))
+    fn = tf.function(lambda t: model(t, training=False), jit_compile=jit_compile)
     with tf.device(device):
         fn(inputs)  # trace once, outside every round
 

@@ -21,6 +21,22 @@ BENCH_ENGINE = "bench_engine"
 KERAS_LATENCY = "keras_latency_b1_us"
 KERAS_SPEEDUP = "speedup_b1_vs_keras"
 
+# Operation counts of a .tflite (dnncomp.energy) and the energy estimate priced from them.
+MACS = "macs"
+MACS_DENSE = "macs_dense"
+MACS_NONZERO = "macs_nonzero"
+WEIGHT_TRAFFIC = "weight_bytes_read"
+ACTIVATION_TRAFFIC = "activation_bytes"
+ENERGY_EST = "energy_est_uj"
+ENERGY_EST_COMPUTE = "energy_est_compute_uj"
+ENERGY_EST_MEMORY = "energy_est_memory_uj"
+ENERGY_EST_RATIO = "energy_est_vs_fp32"
+# Measured with the CPU's RAPL counter where the host lets the benchmark read it (batch 1, one thread).
+ENERGY_CPU = "energy_cpu_uj"
+# GPU family benchmark (Keras models, float32, XLA off): batch-1 latency, and energy at the largest batch.
+GPU_LATENCY = "gpu_latency_b1_us"
+GPU_ENERGY = "energy_gpu_uj"
+
 # Batch-1 timings: one thread ("t1") and all threads but one ("tall"); the median and its spread.
 THREAD_LABELS = ("t1", "tall")
 STATISTICS = {"": "median", "_p10": "p10", "_p90": "p90"}  # column suffix -> benchmark record key
@@ -71,4 +87,16 @@ DECLARED = {
     KERAS_SPEEDUP: "batch-1 speed against the Keras baseline, timed side by side",
     LATENCY: "batch-1 latency, one thread, median (_p10, _p90: its spread; _<resolver>: other resolvers)",
     SPEEDUP: "batch-1 speed vs float32 .tflite, one thread, median of per-round ratios (_p10, _p90)",
+    MACS: "multiply-accumulates one batch-1 inference executes on LiteRT's builtin kernels",
+    MACS_DENSE: "the same layers' MACs with every weight computed (the dense count)",
+    MACS_NONZERO: "MACs with a nonzero weight: what a kernel that skips every zero would execute",
+    WEIGHT_TRAFFIC: "weight and bias bytes the kernels read per inference (sparse kernels: values and indices)",
+    ACTIVATION_TRAFFIC: "activation bytes the kernels read and write per inference",
+    ENERGY_EST: "ESTIMATED energy per batch-1 inference, microjoules: counts priced with config energy",
+    ENERGY_EST_COMPUTE: "the arithmetic part of that estimate",
+    ENERGY_EST_MEMORY: "the memory-traffic part of that estimate",
+    ENERGY_EST_RATIO: "estimate of the chain's float32 .tflite / the artefact's: how many times less",
+    GPU_LATENCY: "GPU batch-1 latency of a Keras model, float32, XLA off, median (tf.function, synchronised)",
+    GPU_ENERGY: "MEASURED GPU energy per image at the largest GPU batch, float32, XLA off (NVML, idle subtracted), uJ",
+    ENERGY_CPU: "MEASURED CPU package energy per batch-1 inference (RAPL, idle power subtracted), microjoules",
 }

@@ -8,6 +8,8 @@ from __future__ import annotations
 import numpy as np
 
 from .bench import case_stats, keras_case, ratio_stats, run_rounds, tflite_case
+from .meters import idle_power
+from .meters import measure as measure_energy
 
 FP32_REFERENCE = "baseline/tflite-fp32"
 KERAS = "keras"
@@ -57,12 +59,34 @@ def result_row(case, by_key: dict, job_threads: int) -> dict:
     return row
 
 
+def energy_cases(cases: list, artefacts: list) -> list:
+    """The cases whose energy is measured: each .tflite at batch 1 on one thread under its primary resolver."""
+    primary = {a["chain"]: a["resolvers"][0] for a in artefacts}
+    one = min(c.key[2] for c in cases)
+    return [c for c in cases if primary.get(c.key[0]) == c.key[1] and c.key[2] == one and c.key[3] == 1]
+
+
 def measure(
-    tf, keras_model, keras_path: str | None, artefacts: list, x, cfg: dict, job_threads: int, seed: int = 0
+    tf,
+    keras_model,
+    keras_path: str | None,
+    artefacts: list,
+    x,
+    cfg: dict,
+    job_threads: int,
+    seed: int = 0,
+    meter=None,
 ) -> list:
-    """Run the interleaved rounds; return one entry per artefact with its results."""
+    """Run the interleaved rounds, then, with a meter (RAPL), the energy of each energy case; return
+    one entry per artefact with its results."""
     cases = build_cases(tf, keras_model, artefacts, x, cfg, job_threads)
     run_rounds(cases, cfg, seed=seed)
+    energy = {}
+    if meter is not None:
+        idle_w = idle_power(meter, cfg["energy"]["idle_seconds"])
+        energy = {
+            c.key: measure_energy(meter, c.prepare(), 1, cfg["energy"], idle_w) for c in energy_cases(cases, artefacts)
+        }
     by_key = {case.key: case for case in cases}
     entries = {}
     for artefact in artefacts:
@@ -82,7 +106,10 @@ def measure(
             "results": [],
         }
     for case in cases:
-        entries[case.key[0]]["results"].append(result_row(case, by_key, job_threads))
+        row = result_row(case, by_key, job_threads)
+        if case.key in energy:
+            row["energy"] = energy[case.key]
+        entries[case.key[0]]["results"].append(row)
     return list(entries.values())
 
 

@@ -233,22 +233,15 @@ def configuration_means(points: pd.DataFrame, x: str) -> pd.DataFrame:
     )
 
 
-def pareto(frame, path):
-    files = frame[(frame["format"] == "tflite") & frame["gzip_bytes"].notna()]
-    if files.empty:
-        return empty(path, "No .tflite artefacts yet.")
+def front_panels(files: pd.DataFrame, axes_spec: list, path, title: str) -> None:
+    """One panel per dataset x model x (column, label) in axes_spec: configuration means of accuracy
+    against that column (log), with their intervals and the Pareto front."""
     keys = pairs(files)
-    has_latency = col.LATENCY in files and files[col.LATENCY].notna().any()
-    fig, axes = grid(len(keys) * (2 if has_latency else 1), ncols=4)
+    fig, axes = grid(len(keys) * len(axes_spec), ncols=4)
     panels = iter(axes)
     for dataset, model in keys:
         group = files[(files["dataset"] == dataset) & (files["model"] == model)]
-        for x, label in (
-            ("gzip_bytes", "gzip size (bytes, log)"),
-            (col.LATENCY, "batch-1 latency, 1 thread (us, log)"),
-        ):
-            if x == col.LATENCY and not has_latency:
-                continue
+        for x, label in axes_spec:
             ax = next(panels)
             points = configuration_means(group[group[x].notna()], x)
             for technique, sub in points.groupby("technique"):
@@ -271,11 +264,34 @@ def pareto(frame, path):
                 xscale="log",
                 ylim=(max(0, low - 2), None),
             )
-    finish(
-        fig,
-        axes,
+    finish(fig, axes, path, title)
+
+
+def pareto(frame, path):
+    files = frame[(frame["format"] == "tflite") & frame["gzip_bytes"].notna()]
+    if files.empty:
+        return empty(path, "No .tflite artefacts yet.")
+    spec = [("gzip_bytes", "gzip size (bytes, log)")]
+    if col.LATENCY in files and files[col.LATENCY].notna().any():
+        spec.append((col.LATENCY, "batch-1 latency, 1 thread (us, log)"))
+    front_panels(
+        files,
+        spec,
         path,
         f"Pareto fronts across all chains, from configuration means: accuracy vs shipped size and vs latency; {SPREAD}",
+    )
+
+
+def energy(frame, path):
+    if col.ENERGY_EST not in frame or frame[col.ENERGY_EST].notna().sum() == 0:
+        return empty(path, "No energy estimates in the summary (config has no energy table).")
+    files = frame[frame[col.ENERGY_EST].notna()]
+    front_panels(
+        files,
+        [(col.ENERGY_EST, "ESTIMATED energy per inference (uJ, log)")],
+        path,
+        "Accuracy vs estimated energy per batch-1 inference (operation counts as LiteRT runs them, priced "
+        f"with the config's per-operation table: an estimate, not a measurement); {SPREAD}",
     )
 
 

@@ -28,7 +28,14 @@ SENSITIVITY_NOTE = (
     "on the validation split. The last table is the per-layer sparsity the layerwise prune structure would "
     "allocate for each global budget (one common tolerated loss); blank where a budget is beyond the grid."
 )
-SECTION_NOTES = {COST_SECTION: COST_NOTE, "Pruning": SENSITIVITY_NOTE}
+ENERGY_NOTE = (
+    "Estimated energy per batch-1 inference of each .tflite configuration on its accuracy-energy Pareto "
+    "front, with the chain's float32 .tflite for reference: operation counts as LiteRT's builtin kernels run "
+    "them (zeros skipped only by a sparse kernel: macs vs macs_nonzero), priced with the per-operation "
+    "table of config energy. An ESTIMATE, not a measurement. Measured energy appears beside it where the "
+    "host exposes a counter: RAPL on the CPU benchmark host (energy_cpu_uj), NVML on a GPU (the GPU table)."
+)
+SECTION_NOTES = {COST_SECTION: COST_NOTE, "Pruning": SENSITIVITY_NOTE, "Energy": ENERGY_NOTE}
 
 SUMMARY_COLUMNS = [
     "dataset",
@@ -287,28 +294,66 @@ def shorten(frame: pd.DataFrame) -> pd.DataFrame:
 # ----------------------------------------------------------------------------- page
 
 
-def provenance(frame: pd.DataFrame, gpu: dict) -> list:
+def provenance(frame: pd.DataFrame, gpu: list) -> list:
     hosts = ", ".join(sorted(set(frame["host"].dropna().astype(str)))) if "host" in frame else ""
-    versions = gpu.get("provenance", {}).get("versions", {})
+    first = gpu[0] if gpu else {}
+    versions = first.get("provenance", {}).get("versions", {})
     return [
         ("hosts that produced the records", hosts),
-        ("CPU (benchmark host)", gpu.get("provenance", {}).get("cpu", "")),
-        ("GPU", gpu.get("gpu") or gpu.get("status", "no GPU on the machine that ran this")),
-        ("versions", ", ".join(f"{k} {v}" for k, v in versions.items())),
+        ("GPU", gpu_results(gpu).get("name") or gpu_results(gpu)["status"]),
+        ("versions (GPU job)", ", ".join(f"{k} {v}" for k, v in versions.items())),
     ]
 
 
-def gpu_results(gpu: dict) -> dict:
-    """The GPU record as a table, or why there is none."""
-    if not gpu.get("gpu"):
-        return {"frame": None, "status": gpu.get("status", "no GPU on the machine that ran this")}
-    keys = ("precision", "batch", "median_us", "p10_us", "p90_us", "throughput_sps")
-    rows = [
-        {"dataset": m["dataset"], "model": m["architecture"], "chain": m["chain"], **{k: r[k] for k in keys}}
-        for m in gpu["models"]
-        for r in m["results"]
-    ]
-    return {"frame": pd.DataFrame(rows), "name": gpu["gpu"]}
+GPU_KEYS = ("precision", "xla", "batch", "median_us", "p10_us", "p90_us", "throughput_sps")
+GPU_RATIOS = ("speedup_vs_float32", "speedup_vs_no_xla", "speedup_vs_baseline")
+
+
+def gpu_results(gpu: list) -> dict:
+    """The GPU family records as one table (energy in joules per 1000 images), or why there is none."""
+    measured = [record for record in gpu if record.get("gpu")]
+    if not measured:
+        reasons = sorted({record.get("reason", "") for record in gpu} - {""})
+        status = gpu[0]["status"] if gpu else "no GPU benchmark ran"
+        return {"frame": None, "status": status + (f" ({'; '.join(reasons)})" if reasons else "")}
+    rows = []
+    for record in measured:
+        for model in record["models"]:
+            for r in model["results"]:
+                row = {"family": record["family"].removeprefix("results/"), "chain": model["chain"]}
+                row.update({k: r[k] for k in GPU_KEYS})
+                row.update({k: r[k]["median"] for k in GPU_RATIOS if k in r})
+                joules = r.get("energy", {}).get("joules_per_1000_images")
+                if joules:
+                    row.update({"J per 1000 images": joules["median"], "J p10": joules["p10"], "J p90": joules["p90"]})
+                rows.append(row)
+    gpu_info = measured[0]["gpu"]
+    name = ", ".join(f"{k} {v}" for k, v in gpu_info.items() if v) if isinstance(gpu_info, dict) else str(gpu_info)
+    return {"frame": pd.DataFrame(rows), "name": name, "note": measured[0].get("note", "")}
+
+
+def energy_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset x model: the float32 .tflite and the configurations on the accuracy-vs-estimated-energy
+    front, as means over seeds, with measured CPU energy where RAPL gave it."""
+    from .figures import configuration_means, pareto_front
+
+    if col.ENERGY_EST not in frame or frame[col.ENERGY_EST].notna().sum() == 0:
+        return pd.DataFrame()
+    files = frame[frame[col.ENERGY_EST].notna()]
+    shown = (col.MACS, col.MACS_NONZERO, col.ENERGY_EST_MEMORY, col.ENERGY_EST_RATIO, col.ENERGY_CPU)
+    extra = [c for c in shown if c in files]
+    rows = []
+    for (dataset, model), group in files.groupby(["dataset", "model"], sort=True):
+        points = configuration_means(group, col.ENERGY_EST)
+        keep = set(pareto_front(points, col.ENERGY_EST)["configuration"]) | {"baseline/tflite-fp32"}
+        configs = group.assign(configuration=group["chain"].map(stats.configuration))
+        for name, sub in configs[configs["configuration"].isin(keep)].groupby("configuration"):
+            row = {"dataset": dataset, "model": model, "configuration": name, "n": len(sub)}
+            row[col.ACCURACY_CHANGE] = sub[col.ACCURACY_CHANGE].mean()
+            row[col.ENERGY_EST] = sub[col.ENERGY_EST].mean()
+            row.update({c: sub[c].mean() for c in extra})
+            rows.append(row)
+    return pd.DataFrame(rows).sort_values(["dataset", "model", col.ENERGY_EST], ascending=[True, True, False])
 
 
 def allocation_table(analyses: dict, budgets) -> pd.DataFrame:

@@ -13,6 +13,7 @@ from pathlib import Path
 from . import data, models
 from .chain import Chain, parse_chain, parse_step
 from .data import DataError
+from .energy import operation_counts
 from .evaluate import accuracy, keras_logits, make_interpreter, tflite_logits
 from .io import atomic_path, read_json, redirect_output, write_bytes, write_json
 from .models import ModelSpecError
@@ -157,6 +158,8 @@ def tflite_record(job: Job, blob: bytes, artefact: str, counts: dict, extra: dic
         runtime=runtime,
         extra={**(extra or {}), "accuracy_by_resolver": by_resolver},
     )
+    # What one inference executes, counted on the builtin kernels (a delegate hides the op list).
+    record["operations"] = operation_counts(make_interpreter(blob, threads=1))
     for resolver, acc in by_resolver.items():
         if by_resolver[primary] - acc > job.flag_margin:
             record["flagged"] = True

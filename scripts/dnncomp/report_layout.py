@@ -7,6 +7,7 @@ SECTIONS = (
     ("Pruning", ("pruning", "prune_quantize")),
     ("Distillation", ("distill_temperature", "distill_sizes")),
     ("Benchmarks", ("speedups",)),
+    ("Energy", ("energy",)),
     ("Overview: Pareto fronts", ("pareto",)),
     (COST_SECTION, ()),
 )

@@ -27,6 +27,8 @@ METRICS = (
     col.LATENCY,
     col.SPEEDUP,
     col.SPEEDUP_XNNPACK,
+    col.ENERGY_EST,
+    col.ENERGY_EST_RATIO,
 )
 SUFFIXES = ("n", "mean", "sd", "ci_low", "ci_high")
 

@@ -94,6 +94,9 @@ def check_config(cfg: dict, validate: Callable[[dict], None]) -> None:
     check_overrides(cfg["training"].get("overrides"), cfg, "training.overrides")
     for name, section in (cfg.get("techniques") or {}).items():
         check_overrides(section.get("overrides"), cfg, f"techniques.{name}.overrides")
+    if "energy" in cfg:
+        for key in ("weights_from", "activations_from"):
+            known([cfg["energy"][key]], cfg["energy"]["pj_per_access"], f"energy.{key}")
 
 
 # ----------------------------------------------------------------------------- per-job settings

@@ -10,13 +10,36 @@ import numpy as np
 import pandas as pd
 
 from . import columns as col
+from . import energy
 from .chain import STEP_COLUMNS, step_column
 from .io import read_json
 from .techniques.quantize import TFLITE_MODES
 
+PJ_PER_UJ = 1e6
 
-def record_row(record: dict) -> dict:
+
+def operation_columns(operations: dict | None, table: dict | None) -> dict:
+    """A .tflite's operation counts, and its energy estimate where an energy table is given."""
+    if not operations:
+        return {}
+    row = {
+        col.MACS: operations["macs"],
+        col.MACS_DENSE: operations["macs_dense"],
+        col.MACS_NONZERO: operations["macs_nonzero"],
+        col.WEIGHT_TRAFFIC: operations["weight_bytes"],
+        col.ACTIVATION_TRAFFIC: operations["activation_bytes"],
+    }
+    if table:
+        pj = energy.estimate(operations, table)
+        row[col.ENERGY_EST] = pj["total_pj"] / PJ_PER_UJ
+        row[col.ENERGY_EST_COMPUTE] = pj["compute_pj"] / PJ_PER_UJ
+        row[col.ENERGY_EST_MEMORY] = pj["memory_pj"] / PJ_PER_UJ
+    return row
+
+
+def record_row(record: dict, energy_table: dict | None = None) -> dict:
     row = {k: v for k, v in record.items() if not isinstance(v, (dict, list))}
+    row.update(operation_columns(record.get("operations"), energy_table))
     row["resolver"] = record.get("runtime", {}).get("resolver")
     row["engine"] = record.get("runtime", {}).get("engine")
     for step in record["steps"]:
@@ -30,8 +53,8 @@ def record_row(record: dict) -> dict:
     return row
 
 
-def load_records(paths) -> pd.DataFrame:
-    frame = pd.DataFrame([record_row(read_json(p)) for p in paths])
+def load_records(paths, energy_table: dict | None = None) -> pd.DataFrame:
+    frame = pd.DataFrame([record_row(read_json(p), energy_table) for p in paths])
     for column in STEP_COLUMNS + ("size_kind", "flag_reason", "refused_resolvers"):
         if column not in frame:
             frame[column] = None
@@ -55,6 +78,9 @@ def latency_columns(results: pd.DataFrame, resolver: str | None = None) -> dict:
             speedup = first.get("speedup_vs_fp32_tflite")
             if isinstance(speedup, dict):
                 row[col.speedup(label, stat, resolver)] = speedup[key]
+        measured = first.get("energy")
+        if label == "t1" and not resolver and isinstance(measured, dict):
+            row[col.ENERGY_CPU] = measured["joules_per_image"]["median"] * 1e6
         keras = first.get("speedup_vs_keras")
         if label == "tall" and not resolver and isinstance(keras, dict):
             row[col.KERAS_SPEEDUP] = keras["median"]
@@ -86,15 +112,35 @@ def bench_rows(paths) -> tuple:
     return pd.DataFrame(rows["litert"]), pd.DataFrame(rows["tf.function"])
 
 
+def gpu_rows(paths) -> pd.DataFrame:
+    """Per Keras model: its GPU batch-1 latency and measured energy per image (float32, XLA off)."""
+    rows = []
+    for path in paths:
+        for entry in read_json(path)["models"]:
+            plain = [r for r in entry["results"] if r["precision"] == "float32" and not r["xla"]]
+            row = {"path": os.path.dirname(entry["artefact"])}
+            for r in plain:
+                if r["batch"] == 1:
+                    row[col.GPU_LATENCY] = r["median_us"]
+            largest = max(plain, key=lambda r: r["batch"], default={})
+            if "energy" in largest:
+                row[col.GPU_ENERGY] = largest["energy"]["joules_per_image"]["median"] * 1e6
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def root_path(path: str) -> str:
     return path.split("/baseline")[0] + "/baseline"
 
 
-def summarize(records: pd.DataFrame, benches: pd.DataFrame, keras_benches: pd.DataFrame) -> pd.DataFrame:
+def summarize(
+    records: pd.DataFrame, benches: pd.DataFrame, keras_benches: pd.DataFrame, gpu: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """Join and add size ratios against the root baseline's float32 .tflite, and the Keras latency."""
     frame = records.copy()
-    if len(benches):
-        frame = frame.merge(benches, on="path", how="left")
+    for joined in (benches, gpu):
+        if joined is not None and len(joined):
+            frame = frame.merge(joined, on="path", how="left")
     frame["root"] = frame["path"].map(root_path)
     roots = frame.set_index("path")
     fp32 = {p: roots.loc[p] for p in roots.index if p.endswith("/baseline/tflite-fp32")}
@@ -110,6 +156,8 @@ def summarize(records: pd.DataFrame, benches: pd.DataFrame, keras_benches: pd.Da
     frame[col.FILE_RATIO] = frame[col.FP32_BYTES] / frame["size_bytes"]
     frame[col.GZIP_FILE_RATIO] = frame[col.FP32_BYTES] / frame["gzip_bytes"]
     frame[col.GZIP_RATIO] = frame[col.FP32_GZIP_BYTES] / frame["gzip_bytes"]
+    if col.ENERGY_EST in frame:
+        frame[col.ENERGY_EST_RATIO] = from_ref(col.ENERGY_EST) / frame[col.ENERGY_EST]
     if len(keras_benches):
         keras = keras_benches.set_index("path")
         frame[col.KERAS_LATENCY] = frame["root"].map(

@@ -42,7 +42,7 @@ rule bench_gpu:
     threads: config["benchmark"]["cores"]
     resources:
         mem_mb=4000,
-        runtime=30,
+        runtime=60,
         gpu=1,
     params:
         benchmark=benchmark_params("gpu", "gpu_batch_sizes", "energy"),

@@ -13,6 +13,7 @@ from dnncomp.bench import TIMING_KEYS  # noqa: E402
 from dnncomp import study_config  # noqa: E402
 from dnncomp.scheduling import single_reevaluation_timer  # noqa: E402
 from dnncomp.techniques.prune import LAYERWISE  # noqa: E402
+from dnncomp.techniques.quantize import QAT_WEIGHTS  # noqa: E402
 from snakemake.scheduling.job_scheduler import JobScheduler  # noqa: E402
 
 # Snakemake's scheduler piles up re-evaluation timers, one chain per finished job (see the module).
@@ -118,12 +119,17 @@ def keras_targets():
 
 
 def gpu_family_inputs(wildcards):
+    """Every Keras model of a family, and the weights of its QAT models (rebuilt from their parents)."""
     family = family_dir(wildcards.dataset, wildcards.model, wildcards.seed)
-    keras = [p for p in keras_targets() if p.startswith(f"{family}/")]
+    chains = [c for c in study_chains() if c.path.startswith(f"{family}/")]
+    keras = sorted(f"{c.path}/model.keras" for c in chains if c.steps[-1].kind in chain_grammar.KERAS_STEPS)
+    qat = sorted(f"{c.path}/{QAT_WEIGHTS}" for c in chains if c.steps[-1].kind == "qat")
     return {
         "data": f"results/data/{wildcards.dataset}.npz",
         "models": keras,
         "metrics": [p.replace("model.keras", "metrics.json") for p in keras],
+        "qat_weights": qat,
+        "qat_metrics": [p.replace(QAT_WEIGHTS, "metrics.json") for p in qat],
     }
 
 

@@ -69,6 +69,7 @@ rule qat:
     output:
         model="results/{chain}/qat-b{bits}/model.tflite",
         metrics="results/{chain}/qat-b{bits}/metrics.json",
+        weights=f"results/{{chain}}/qat-b{{bits}}/{QAT_WEIGHTS}",
     log:
         "results/logs/{chain}/qat-b{bits}.log",
     benchmark:

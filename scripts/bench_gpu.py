@@ -12,11 +12,13 @@ from dnncomp.meters import nvml_meter, nvml_versions
 from dnncomp.runtime import CLOCK, host_info, init_tf, versions
 
 
-def entries(model_paths, metrics_paths) -> list:
+def entries(smk) -> list:
+    """The family's Keras models, then its QAT models (rebuilt from their parents in the job)."""
     out = []
-    for path, metrics in zip(model_paths, metrics_paths, strict=True):
-        record = read_json(metrics)
-        out.append({"artefact": path, "path": path, "chain": record["chain"], "params": record.get("params")})
+    for path, metrics in zip(smk.input.models, smk.input.metrics, strict=True):
+        out.append({"artefact": path, "path": path, "chain": read_json(metrics)["chain"]})
+    for path, metrics in zip(smk.input.qat_weights, smk.input.qat_metrics, strict=True):
+        out.append(gpu.qat_entry(path, read_json(metrics)))
     return out
 
 
@@ -24,14 +26,15 @@ def measure(smk, cfg) -> dict:
     """The GPU's record, or why there is none (TensorFlow is imported only where a driver is loaded)."""
     if not gpu.driver_visible():
         return {"gpu": None, "status": gpu.NO_DRIVER, "reason": "no NVIDIA driver loaded", "models": []}
-    tf, keras, _ = init_tf(smk.threads, seed=0, deterministic=False, with_tfmot=False)
+    tf, keras, tfmot = init_tf(smk.threads, seed=0, deterministic=False, with_tfmot=bool(smk.input.qat_weights))
     gpus = tf.config.list_physical_devices("GPU")
     if not gpus:
         return {"gpu": None, "status": gpu.NO_DRIVER, "reason": "TensorFlow sees no GPU", "models": []}
     meter, energy = nvml_meter(0)
     x_test = data.load(smk.input.data).split("test")[0]
     CLOCK.ready()
-    models = gpu.measure_family(tf, keras, entries(smk.input.models, smk.input.metrics), x_test, cfg, "/GPU:0", meter)
+    load = gpu.loader(keras, tfmot)
+    models = gpu.measure_family(tf, keras, entries(smk), x_test, cfg, "/GPU:0", meter, load)
     for model in models:
         for r in model["results"]:
             joules = r.get("energy", {}).get("joules_per_1000_images", {}).get("median")

@@ -1,9 +1,9 @@
 """Rule qat: quantization-aware fine-tuning at n-bit weights, converted to .tflite. After pruning or
 clustering, 8-bit QAT keeps the zeros and shared values (TFMOT's PQAT, CQAT, PCQAT)."""
 
-from dnncomp.job import Job, run
+from dnncomp.job import Job, run, save_weights
 from dnncomp.sizes import parameter_counts
-from dnncomp.techniques.quantize import convert_qat, qat_model
+from dnncomp.techniques.quantize import convert_qat, preserved, qat_model
 
 
 def main(smk):
@@ -11,10 +11,11 @@ def main(smk):
     bits = int(smk.wildcards.bits)
     parent = job.load_parent()
     counts = parameter_counts(parent)
-    pruned, clustered = (job.chain.find(kind) is not None for kind in ("prune", "cluster"))
-    model, scheme = qat_model(job.tfmot, job.keras, parent, bits, pruned=pruned, clustered=clustered)
+    keep = preserved(job.chain)
+    model, scheme = qat_model(job.tfmot, job.keras, parent, bits, **keep)
     history = job.fine_tune(model)
-    blob = convert_qat(job.tf, model, sparse=pruned)
+    save_weights(model, smk.output.weights)  # the GPU benchmark rebuilds the QAT model from its parent
+    blob = convert_qat(job.tf, model, sparse=keep["pruned"])
     job.finish_tflite(blob, counts, extra={"bits": bits, "scheme": scheme, "history": history})
 
 

@@ -164,3 +164,35 @@ def test_gpu_family_benchmark_runs_every_case_on_any_device(tf_modules, tmp_path
     with_energy = gpu.measure_family(tf, keras, entries[:1], x, {**cfg, "gpu_batch_sizes": [4]}, "/CPU:0", meter)
     energies = [r.get("energy") for r in with_energy[0]["results"]]
     assert all((e is not None) == (not r["xla"]) for e, r in zip(energies, with_energy[0]["results"], strict=True))
+
+
+def test_a_qat_entry_names_its_parent_and_scheme():
+    path = "results/mnist/lenet5/seed0/baseline/prune-s0.90-block/cluster-c8/qat-b8/qat.weights.h5"
+    entry = gpu.qat_entry(path, {"chain": "baseline/prune-s0.90-block/cluster-c8/qat-b8"})
+    assert entry["qat"] == {
+        "parent": "results/mnist/lenet5/seed0/baseline/prune-s0.90-block/cluster-c8/model.keras",
+        "bits": 8,
+        "pruned": True,
+        "clustered": True,
+    }
+
+
+def test_a_qat_model_is_rebuilt_from_its_weights(tf_modules, tmp_path):
+    """TFMOT's quantize-wrapped models do not load back from .keras files; the GPU job rebuilds them
+    from the parent and the saved weights, and gets the fine-tuned model's outputs back."""
+    tf, keras, tfmot = tf_modules
+    from dnncomp import models
+    from dnncomp.job import save_weights
+    from dnncomp.techniques.quantize import qat_model
+
+    parent = models.build(keras, "m", {"type": "mlp", "hidden": [16]}, (4, 4, 1), 3)
+    parent.save(tmp_path / "model.keras")
+    model, _ = qat_model(tfmot, keras, parent, 8)
+    x = np.random.default_rng(0).random((32, 4, 4, 1), dtype=np.float32) * 255
+    model.compile("adam", keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(x, np.arange(32) % 3, epochs=2, verbose=0)
+    save_weights(model, tmp_path / "qat.weights.h5")
+    qat = {"parent": str(tmp_path / "model.keras"), "bits": 8, "pruned": False, "clustered": False}
+    entry = {"artefact": str(tmp_path / "qat.weights.h5"), "path": str(tmp_path / "qat.weights.h5"), "qat": qat}
+    rebuilt = gpu.loader(keras, tfmot)(entry)
+    np.testing.assert_allclose(rebuilt(x[:4]), model(x[:4]), atol=1e-5)

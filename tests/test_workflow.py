@@ -120,8 +120,11 @@ def test_benchmarks_and_speedups_present(study):
 
 
 def test_gpu_records_say_what_happened(study):
-    """One GPU record per family, listing every Keras model of it where a GPU ran them."""
+    """One GPU record per family, listing every Keras model of it (QAT models from their weights) where a
+    GPU ran them."""
     workdir, _ = study
+    qat_dirs = [p.parent for p in (workdir / "results").rglob("metrics.json") if p.parent.name.startswith("qat-")]
+    assert qat_dirs and all((d / "qat.weights.h5").is_file() for d in qat_dirs)
     records = sorted((workdir / "results").glob("*/*/seed*/bench_gpu.json"))
     assert len(records) == len(list((workdir / "results").glob("*/*/seed*/bench_cpu.json")))
     for path in records:
@@ -131,7 +134,7 @@ def test_gpu_records_say_what_happened(study):
             assert gpu["status"] == "no GPU on the machine that ran this" and gpu["models"] == [], gpu
             assert gpu["reason"]
         else:
-            keras = {p.parent for p in path.parent.rglob("model.keras")}
+            keras = {p.parent for pattern in ("model.keras", "qat.weights.h5") for p in path.parent.rglob(pattern)}
             assert {Path(m["artefact"]).parent for m in gpu["models"]} == keras
             assert all(r["median_us"] > 0 for m in gpu["models"] for r in m["results"])
 

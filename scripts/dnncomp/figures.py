@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+from matplotlib.ticker import NullFormatter
 
 from . import columns as col
 from .plots import plt, save
@@ -264,6 +265,7 @@ def front_panels(files: pd.DataFrame, axes_spec: list, path, title: str) -> None
                 xscale="log",
                 ylim=(max(0, low - 2), None),
             )
+            ax.xaxis.set_minor_formatter(NullFormatter())  # minor labels collide on a short log axis
     finish(fig, axes, path, title)
 
 

@@ -1,15 +1,18 @@
 """The GPU benchmark of one family: every Keras model it keeps (baseline, pruned, clustered, distilled
-students) in float32 and float16, XLA off and on, at each GPU batch size, timed side by side in
-interleaved rounds (synchronised: each call copies its result back), with energy from NVML's counter
-where it is readable. Speedups are per-round ratios. Pruned weights are zeros in dense tensors: the
-GPU multiplies them like any other weight, so pruning buys no GPU speed here (the record says so)."""
+students, and QAT models rebuilt from their saved weights) in float32 and float16, XLA off and on, at
+each GPU batch size, timed side by side in interleaved rounds (synchronised: each call copies its
+result back), with energy from NVML's counter where it is readable. Speedups are per-round ratios.
+Pruned weights are zeros in dense tensors: the GPU multiplies them like any other weight, so pruning
+buys no GPU speed here (the record says so)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from . import bench, models
+from .chain import parse_chain
 from .meters import idle_power, measure
+from .techniques.quantize import load_qat, preserved
 
 PRECISIONS = ("float32", "float16")
 XLA = (False, True)
@@ -52,11 +55,34 @@ def at_precision(keras, model, precision: str):
     return clone
 
 
-def build_cases(tf, keras, entries: list, x, batches, device: str) -> list:
-    """Cases keyed (chain, precision, xla, batch). `entries`: dicts with chain and path."""
+def qat_entry(weights_path: str, record: dict) -> dict:
+    """A QAT model to time: rebuilt from its parent's Keras file with the scheme its chain implies, then
+    given its fine-tuned weights."""
+    chain = parse_chain(str(Path(weights_path).parent))
+    bits = int(chain.steps[-1].params["bits"])
+    qat = {"parent": f"{chain.parent.path}/model.keras", "bits": bits, **preserved(chain)}
+    return {"artefact": weights_path, "path": weights_path, "chain": record["chain"], "qat": qat}
+
+
+def loader(keras, tfmot=None):
+    """load(entry) for build_cases: a Keras file, or a QAT model rebuilt (needs TFMOT)."""
+
+    def load(entry):
+        if "qat" not in entry:
+            return models.load(keras, entry["path"])
+        qat = entry["qat"]
+        parent = models.load(keras, qat["parent"])
+        return load_qat(tfmot, keras, parent, entry["path"], qat["bits"], qat["pruned"], qat["clustered"])
+
+    return load
+
+
+def build_cases(tf, keras, entries: list, x, batches, device: str, load=None) -> list:
+    """Cases keyed (chain, precision, xla, batch). `entries`: dicts with chain and path; `load(entry)`
+    makes the model (default: the Keras file at path)."""
     cases = []
     for entry in entries:
-        base = models.load(keras, entry["path"])
+        base = load(entry) if load else models.load(keras, entry["path"])
         for precision in PRECISIONS:
             model = at_precision(keras, base, precision)
             for xla in XLA:
@@ -84,12 +110,12 @@ def result_row(case, by_key: dict) -> dict:
     return row
 
 
-def measure_family(tf, keras, entries: list, x, cfg: dict, device: str, meter=None) -> list:
+def measure_family(tf, keras, entries: list, x, cfg: dict, device: str, meter=None, load=None) -> list:
     """Time every case in interleaved rounds; then, with a meter, the energy of each XLA-off case."""
-    cases = build_cases(tf, keras, entries, x, cfg["gpu_batch_sizes"], device)
+    cases = build_cases(tf, keras, entries, x, cfg["gpu_batch_sizes"], device, load)
     bench.run_rounds(cases, cfg)
     by_key = {case.key: case for case in cases}
-    rows = {entry["chain"]: {**entry, "results": []} for entry in entries}
+    rows = {e["chain"]: {"artefact": e["artefact"], "chain": e["chain"], "results": []} for e in entries}
     idle_w = idle_power(meter, cfg["energy"]["idle_seconds"]) if meter else None
     for case in cases:
         row = result_row(case, by_key)

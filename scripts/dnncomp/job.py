@@ -199,6 +199,15 @@ def save_keras(model, path) -> None:
         keras_tmp.replace(tmp)
 
 
+def save_weights(model, path) -> None:
+    """Weights only, in HDF5: TFMOT's quantize-wrapped models do not load back from a .keras file
+    (its QuantizeLayer expects 5 variables and finds 3), so a QAT model is rebuilt and given these."""
+    with atomic_path(path) as tmp:
+        weights_tmp = tmp.with_suffix(".weights.h5")  # the suffix picks the format that load_weights reads
+        model.save_weights(weights_tmp)
+        weights_tmp.replace(tmp)
+
+
 def write_history(history: dict, path) -> None:
     import pandas as pd
 

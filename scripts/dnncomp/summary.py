@@ -113,10 +113,13 @@ def bench_rows(paths) -> tuple:
 
 
 def gpu_rows(paths) -> pd.DataFrame:
-    """Per Keras model: its GPU batch-1 latency and measured energy per image (float32, XLA off)."""
+    """Per Keras model file: its GPU batch-1 latency and measured energy per image (float32, XLA off).
+    QAT models (timed from their weights) stay in the GPU table: their summary row is the .tflite."""
     rows = []
     for path in paths:
         for entry in read_json(path)["models"]:
+            if not entry["artefact"].endswith("model.keras"):
+                continue
             plain = [r for r in entry["results"] if r["precision"] == "float32" and not r["xla"]]
             row = {"path": os.path.dirname(entry["artefact"])}
             for r in plain:

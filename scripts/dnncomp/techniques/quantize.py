@@ -145,6 +145,21 @@ def qat_model(tfmot, keras, model, bits: int, pruned: bool = False, clustered: b
     return quantized, name
 
 
+QAT_WEIGHTS = "qat.weights.h5"  # beside a QAT step's .tflite: the fine-tuned Keras model's weights
+
+
+def preserved(chain) -> dict:
+    """What 8-bit QAT must keep of its parent: the zeros of a pruned chain, the shared values of a clustered one."""
+    return {"pruned": chain.find("prune") is not None, "clustered": chain.find("cluster") is not None}
+
+
+def load_qat(tfmot, keras, parent, weights_path, bits: int, pruned: bool, clustered: bool):
+    """A fine-tuned QAT model: its parent annotated again with the same scheme, given the saved weights."""
+    model, _ = qat_model(tfmot, keras, parent, bits, pruned=pruned, clustered=clustered)
+    model.load_weights(weights_path)
+    return model
+
+
 def rescaling_output_config(tfmot):
     """A QuantizeConfig that leaves a layer's arithmetic alone and quantizes its output to 8 bits."""
     qk = tfmot.quantization.keras

@@ -196,3 +196,9 @@ def test_a_qat_model_is_rebuilt_from_its_weights(tf_modules, tmp_path):
     entry = {"artefact": str(tmp_path / "qat.weights.h5"), "path": str(tmp_path / "qat.weights.h5"), "qat": qat}
     rebuilt = gpu.loader(keras, tfmot)(entry)
     np.testing.assert_allclose(rebuilt(x[:4]), model(x[:4]), atol=1e-5)
+    # Timed like any model, in float32 only (fake-quant ops take float32).
+    cfg = {"rounds": 1, "placements": 1, "warmup": 1, "min_repeats": 1, "min_seconds": 0.0, "gpu_batch_sizes": [1]}
+    rows = gpu.measure_family(
+        tf, keras, [{**entry, "chain": "baseline/qat-b8"}], x, cfg, "/CPU:0", load=gpu.loader(keras, tfmot)
+    )
+    assert {(r["precision"], r["xla"]) for r in rows[0]["results"]} == {("float32", False), ("float32", True)}

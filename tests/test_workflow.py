@@ -129,7 +129,7 @@ def test_gpu_records_say_what_happened(study):
     assert len(records) == len(list((workdir / "results").glob("*/*/seed*/bench_cpu.json")))
     for path in records:
         gpu = json.loads(path.read_text())
-        assert "dense GPU kernels" in gpu["note"]
+        assert "dense GPU kernels" in gpu["note"] and "fake-quant" in gpu["note"]
         if gpu["gpu"] is None:
             assert gpu["status"] == "no GPU on the machine that ran this" and gpu["models"] == [], gpu
             assert gpu["reason"]

@@ -18,7 +18,8 @@ PRECISIONS = ("float32", "float16")
 XLA = (False, True)
 DENSE_NOTE = (
     "TensorFlow runs pruned and clustered models with dense GPU kernels: their zero and shared weights "
-    "cost the same time and energy as any other weight."
+    "cost the same time and energy as any other weight. QAT models run float32 arithmetic with fake-quant "
+    "ops (not int8 kernels), in float32 only: TensorFlow's fake-quant ops take float32."
 )
 NO_DRIVER = "no GPU on the machine that ran this"
 
@@ -83,7 +84,7 @@ def build_cases(tf, keras, entries: list, x, batches, device: str, load=None) ->
     cases = []
     for entry in entries:
         base = load(entry) if load else models.load(keras, entry["path"])
-        for precision in PRECISIONS:
+        for precision in ("float32",) if "qat" in entry else PRECISIONS:
             model = at_precision(keras, base, precision)
             for xla in XLA:
                 for batch in batches:

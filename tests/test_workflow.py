@@ -225,12 +225,15 @@ def test_adding_a_sweep_point_schedules_only_new_jobs(study, tmp_path):
 
 
 def test_adding_a_resolver_reruns_only_tflite_evaluations_and_benchmarks(study, tmp_path):
+    """The jobs that evaluate a .tflite rerun, and the benchmarks of what they remake: the QAT job
+    evaluates its .tflite, and the GPU benchmark times the QAT model from the weights it rewrites."""
     result = dry_run_with(
         study, tmp_path, "evaluation: {resolvers: [builtin_without_default_delegates, auto, builtin]}\n"
     )
     rules = scheduled_rules(result)
     assert "tflite" in rules and "bench_family" in rules
-    assert rules <= {"tflite", "qat", "bench_family"} | AGGREGATES, f"rerun without cause: {rules}"
+    reruns = {"tflite", "qat", "bench_family", "bench_gpu"} | AGGREGATES
+    assert rules <= reruns, f"rerun without cause: {rules - reruns}"
 
 
 def test_adding_a_mode_reruns_only_its_parents_conversion_jobs(study, tmp_path):

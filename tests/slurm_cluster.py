@@ -78,6 +78,10 @@ def node_idle() -> bool:
 
 
 @contextlib.contextmanager
+def read_or_empty(path: Path) -> str:
+    return path.read_text() if path.is_file() else ""
+
+
 def local_cluster(state: Path):
     """Start munged, slurmctld and slurmd; stop every daemon and restore /etc/slurm afterwards."""
     ensure_packages()
@@ -86,6 +90,11 @@ def local_cluster(state: Path):
     backup = state / "etc-slurm-backup"
     if CONF_DIR.exists():
         shutil.copytree(CONF_DIR, backup)
+        if "ClusterName=dnncomp-test" in read_or_empty(backup / "slurm.conf"):
+            # Left by a test run killed before its cleanup: restoring it would point every later SLURM
+            # client (the executor plugin runs scontrol at each Snakemake start) at a dead controller.
+            for name in ("slurm.conf", "gres.conf"):
+                (backup / name).unlink(missing_ok=True)
     CONF_DIR.mkdir(parents=True, exist_ok=True)
     started = []
     try:

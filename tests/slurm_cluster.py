@@ -77,11 +77,11 @@ def node_idle() -> bool:
     return "idle" in out
 
 
-@contextlib.contextmanager
 def read_or_empty(path: Path) -> str:
     return path.read_text() if path.is_file() else ""
 
 
+@contextlib.contextmanager
 def local_cluster(state: Path):
     """Start munged, slurmctld and slurmd; stop every daemon and restore /etc/slurm afterwards."""
     ensure_packages()

@@ -259,3 +259,21 @@ def test_pcqat_keeps_zeros_and_shared_values_in_the_int8_file(tf_modules, traine
         assert zeros < 0.49 or levels > 9, "plain QAT kept the structure: the check above proves nothing"
     x, y = tiny_dataset.split("test")
     assert accuracy(tflite_logits(make_interpreter(convert_qat(tf, model)), x), y) > 0.9
+
+
+def test_saved_keras_model_keeps_weights_but_not_the_optimizer(tf_modules, trained, tmp_path):
+    import zipfile
+
+    import h5py
+
+    from dnncomp.job import save_keras, weights_sha256
+
+    _, keras, _ = tf_modules
+    path = tmp_path / "model.keras"
+    save_keras(trained, path)
+    assert trained.optimizer is not None  # the trained model stays compiled
+    with zipfile.ZipFile(path) as archive, archive.open("model.weights.h5") as handle, h5py.File(handle) as weights:
+        stored = []
+        weights.visit(stored.append)
+    assert stored and not [name for name in stored if "optimizer" in name]
+    assert weights_sha256(keras.models.load_model(path, compile=False)) == weights_sha256(trained)

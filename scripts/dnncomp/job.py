@@ -193,9 +193,15 @@ def weights_sha256(model) -> str:
 
 
 def save_keras(model, path) -> None:
+    """The model as a user would ship it: without the optimizer's slots, which would triple the file
+    (Adam keeps two per weight), its recorded size and the time to gzip and xz it. The native format
+    saves a compiled model's optimizer, so an uncompiled model over the same layers is saved; every
+    later step compiles its own optimizer."""
+    import tf_keras as keras
+
     with atomic_path(path) as tmp:
         keras_tmp = tmp.with_suffix(".keras")
-        model.save(keras_tmp)
+        keras.Model(model.inputs, model.outputs, name=model.name).save(keras_tmp)
         keras_tmp.replace(tmp)
 
 

@@ -23,6 +23,20 @@ def test_sparsity_is_formatted_with_two_decimals():
     assert chain_grammar.step_token("prune", sparsity=0.9, structure="unstructured") == "prune-s0.90-unstructured"
 
 
+@pytest.mark.parametrize(
+    ("kind", "params", "token"),
+    [
+        ("prune", {"sparsity": 0.975, "structure": "unstructured"}, "prune-s0.975-unstructured"),
+        ("distill", {"student": "mlp32", "temperature": 2.5000001, "alpha": 0.1, "seed": 0}, None),
+    ],
+)
+def test_a_value_finer_than_its_format_keeps_its_digits(kind, params, token):
+    """0.975 must not be written as 0.97 or 0.98: another sparsity's directory, pruned to the wrong target."""
+    written = chain_grammar.step_token(kind, **params)
+    assert token is None or written == token
+    assert chain_grammar.parse_step(written) == chain_grammar.Step(kind, params)
+
+
 def test_parse_chain_names_dataset_model_seed_and_architecture():
     chain = chain_grammar.parse_chain("results/mnist/lenet5/seed3/baseline/distill-mlp32-T4-a0.1-seed1/tflite-int8")
     assert (chain.dataset, chain.model, chain.seed) == ("mnist", "lenet5", 3)

@@ -98,7 +98,7 @@ _ROOT_RE = re.compile(
 def step_token(kind: str, **params) -> str:
     spec = STEP_KINDS[kind]
     try:
-        values = {name: spec.params[name].fmt.format(spec.params[name].type(value)) for name, value in params.items()}
+        values = {name: spec.params[name].text(value) for name, value in params.items()}
         token = spec.token.format(**values)
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"step parameters {params} do not form a valid '{kind}' step name ({err!r})") from None

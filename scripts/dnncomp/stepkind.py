@@ -21,9 +21,16 @@ class Param:
     pattern: str  # regex of its value in a path token
     type: type = str  # Python type of the parsed value
     sweep: str | None = None  # the list in the technique's config section that sweeps it
-    fmt: str = "{}"  # how a value is written into the token, e.g. "{:.2f}"
+    fmt: str = "{}"  # how a value is written into the token at least, e.g. "{:.2f}" (see text())
     wildcard: str | None = None  # Snakemake wildcard name, where the parameter's own would clash
     column: str | None = None  # summary column name, where the parameter's own would clash
+
+    def text(self, value) -> str:
+        """`value` as written into a path token: in `fmt`, with every digit it needs to read back the
+        same (a sparsity of 0.975 stays 0.975, where "{:.2f}" alone would name 0.97's directory)."""
+        value = self.type(value)
+        text = self.fmt.format(value)
+        return text if self.type(text) == value else str(value)
 
 
 @dataclass(frozen=True)

@@ -180,7 +180,8 @@ def finetune_hparams(technique_name):
 
     def get(wildcards):
         chain = chain_from(wildcards)
-        return study_config.finetune_hparams(config, technique_name, chain.dataset, chain.architecture)
+        recovery = chain_grammar.step_from_wildcards(technique_name, wildcards).params.get("recovery", 1)
+        return study_config.finetune_hparams(config, technique_name, chain.dataset, chain.architecture, recovery)
 
     return get
 

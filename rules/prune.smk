@@ -6,12 +6,12 @@ rule prune:
         unpack(parent_inputs),
         sensitivity=sensitivity_input,
     output:
-        model="results/{chain}/prune-s{sparsity}-{structure}/model.keras",
-        metrics="results/{chain}/prune-s{sparsity}-{structure}/metrics.json",
+        model="results/{chain}/prune-s{sparsity}-{structure}{recovery}/model.keras",
+        metrics="results/{chain}/prune-s{sparsity}-{structure}{recovery}/metrics.json",
     log:
-        "results/logs/{chain}/prune-s{sparsity}-{structure}.log",
+        "results/logs/{chain}/prune-s{sparsity}-{structure}{recovery}.log",
     benchmark:
-        "results/benchmarks/{chain}/prune-s{sparsity}-{structure}.tsv"
+        "results/benchmarks/{chain}/prune-s{sparsity}-{structure}{recovery}.tsv"
     priority: PRIORITY["prune"]
     conda:
         "../envs/study.yaml"

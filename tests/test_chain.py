@@ -37,6 +37,37 @@ def test_a_value_finer_than_its_format_keeps_its_digits(kind, params, token):
     assert chain_grammar.parse_step(written) == chain_grammar.Step(kind, params)
 
 
+def test_an_optional_parameter_is_written_only_away_from_its_default():
+    """A longer recovery budget names its own directory; the default budget keeps the paths it had."""
+    default = chain_grammar.step_token("prune", sparsity=0.9, structure="block", recovery=1)
+    assert default == chain_grammar.step_token("prune", sparsity=0.9, structure="block") == "prune-s0.90-block"
+    longer = chain_grammar.step_token("prune", sparsity=0.975, structure="unstructured", recovery=5)
+    assert longer == "prune-s0.975-unstructured-x5"
+    assert chain_grammar.parse_step(longer).params == {"sparsity": 0.975, "structure": "unstructured", "recovery": 5}
+    assert chain_grammar.parse_step(default) == chain_grammar.Step("prune", {"sparsity": 0.9, "structure": "block"})
+    assert chain_grammar.parse_step(default).params["recovery"] == 1
+    for bad in ("prune-s0.90-block-x0", "prune-s0.90-block-x", "prune-s0.90-block-5"):
+        with pytest.raises(ValueError, match="not a known step name"):
+            chain_grammar.parse_step(bad)
+
+
+def test_an_optional_wildcard_holds_its_whole_slot_and_may_be_empty():
+    """Snakemake matches "prune-s{sparsity}-{structure}{recovery}": {recovery} is "" or "-x5"."""
+    pattern = chain_grammar.WILDCARDS["recovery"]
+    assert re.fullmatch(pattern, "") and re.fullmatch(pattern, "-x5") and not re.fullmatch(pattern, "5")
+    wildcards = {"sparsity": "0.975", "structure": "unstructured", "recovery": "-x5"}
+    step = chain_grammar.step_from_wildcards("prune", wildcards)
+    assert step.params == {"sparsity": 0.975, "structure": "unstructured", "recovery": 5}
+    assert chain_grammar.step_from_wildcards("prune", {**wildcards, "recovery": ""}).params["recovery"] == 1
+
+
+def test_a_sweep_may_leave_out_an_optional_parameter_or_sweep_it():
+    sweep = {"sparsities": [0.9], "structures": ["unstructured"]}
+    assert [s.token for s in chain_grammar.step_variants("prune", sweep)] == ["prune-s0.90-unstructured"]
+    tokens = [s.token for s in chain_grammar.step_variants("prune", {**sweep, "recovery": [1, 5]})]
+    assert tokens == ["prune-s0.90-unstructured", "prune-s0.90-unstructured-x5"]
+
+
 def test_parse_chain_names_dataset_model_seed_and_architecture():
     chain = chain_grammar.parse_chain("results/mnist/lenet5/seed3/baseline/distill-mlp32-T4-a0.1-seed1/tflite-int8")
     assert (chain.dataset, chain.model, chain.seed) == ("mnist", "lenet5", 3)

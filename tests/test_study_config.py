@@ -106,6 +106,14 @@ def test_finetune_hparams_take_the_technique_budget_over_the_parent_settings():
     assert study_config.finetune_hparams(CFG, "distill", "cifar10", "lenet5")["epochs"] == 6  # its own override
 
 
+def test_a_recovery_budget_multiplies_the_resolved_epochs():
+    assert study_config.finetune_hparams(CFG, "prune", "cifar10", "lenet5", recovery=5)["epochs"] == 10
+    assert (
+        study_config.finetune_hparams(CFG, "prune", "mnist", "lenet5", recovery=3)["epochs"]
+        == 3 * (study_config.finetune_hparams(CFG, "prune", "mnist", "lenet5")["epochs"])
+    )
+
+
 def test_a_new_student_trains_like_its_control_and_self_is_fine_tuned():
     assert (
         study_config.distill_hparams(CFG, "mlp32", "cifar10", "lenet5")

@@ -230,6 +230,19 @@ def test_figures_render_even_without_data(tmp_path, records):
         assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
+def test_a_longer_recovery_budget_is_its_own_pruning_curve(tmp_path, monkeypatch):
+    """0.975 pruned with 5x the epochs must not join the default budget's curve: another treatment."""
+    rows = [
+        {"technique": "prune", "sparsity": s, "structure": "unstructured", "recovery": r, "seed": 0}
+        for s, r in ((0.5, 1), (0.9, 1), (0.975, 5))
+    ]
+    frame = pd.DataFrame(rows).assign(dataset="mnist", model="lenet5", accuracy=0.98, nonzero_params=100, mode=None)
+    drawn = []
+    monkeypatch.setattr(figures, "plot_mean", lambda ax, group, *a, label=None, **k: drawn.append((label, len(group))))
+    figures.pruning(frame, tmp_path / "pruning.png")
+    assert sorted(set(drawn)) == [("mnist/lenet5 unstructured", 2), ("mnist/lenet5 unstructured x5 recovery", 1)]
+
+
 def test_mode_tables_order_modes_and_keep_baselines_apart_from_pruned_parents():
     rows = [("tflite", None, None, mode) for mode in ("int8", "fp32", "dynamic", "fp16")]
     rows += [("prune>tflite", s, "block", mode) for s in (0.9, 0.5) for mode in ("int8-sparse", "int8", "fp32-sparse")]

@@ -43,7 +43,7 @@ def collect_wildcards(kinds: dict) -> dict:
     for kind, spec in kinds.items():
         for name, param in spec.params.items():
             wildcard = spec.wildcard(name)
-            if wildcards.setdefault(wildcard, param.pattern) != param.pattern:
+            if wildcards.setdefault(wildcard, param.regex()) != param.regex():
                 raise ValueError(f"step '{kind}': wildcard '{wildcard}' is declared with another pattern elsewhere")
     return wildcards
 
@@ -85,7 +85,7 @@ def _step_regex(kind: str) -> re.Pattern:
     spec = STEP_KINDS[kind]
     pattern = re.escape(spec.token)
     for name, param in spec.params.items():
-        pattern = pattern.replace(re.escape("{" + name + "}"), f"(?P<{name}>{param.pattern})")
+        pattern = pattern.replace(re.escape("{" + name + "}"), param.regex(group=name))
     return re.compile(pattern + "$")
 
 
@@ -95,10 +95,17 @@ _ROOT_RE = re.compile(
 )
 
 
+def with_defaults(kind: str, params: dict) -> dict:
+    """`params` with every optional parameter it leaves out at its default."""
+    spec = STEP_KINDS[kind]
+    defaults = {name: param.parse(None) for name, param in spec.params.items() if param.optional}
+    return {**defaults, **params}
+
+
 def step_token(kind: str, **params) -> str:
     spec = STEP_KINDS[kind]
     try:
-        values = {name: spec.params[name].text(value) for name, value in params.items()}
+        values = {name: spec.params[name].text(value) for name, value in with_defaults(kind, params).items()}
         token = spec.token.format(**values)
     except (KeyError, TypeError, ValueError) as err:
         raise ValueError(f"step parameters {params} do not form a valid '{kind}' step name ({err!r})") from None
@@ -112,9 +119,20 @@ class Step:
     kind: str
     params: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # One step, one value: an optional parameter left out is its default, so equal steps compare equal.
+        object.__setattr__(self, "params", with_defaults(self.kind, self.params))
+
     @property
     def token(self) -> str:
         return step_token(self.kind, **self.params)
+
+
+def step_from_wildcards(kind: str, wildcards) -> Step:
+    """The step a rule's job makes, from its output's wildcards (an optional parameter's wildcard holds
+    its whole slot, e.g. "-x5" or "")."""
+    spec = STEP_KINDS[kind]
+    return parse_step(spec.token.format(**{name: wildcards[spec.wildcard(name)] for name in spec.params}))
 
 
 def parse_step(token: str) -> Step:
@@ -122,7 +140,7 @@ def parse_step(token: str) -> Step:
         match = regex.match(token)
         if match:
             declared = STEP_KINDS[kind].params
-            params = {key: declared[key].type(value) for key, value in match.groupdict().items()}
+            params = {key: declared[key].parse(value) for key, value in match.groupdict().items()}
             return Step(kind, params)
     raise ValueError(f"'{token}' is not a known step name")
 
@@ -204,11 +222,14 @@ def parse_chain_spec(spec: str) -> list:
 
 
 def step_variants(kind: str, sweep: dict) -> list:
-    """All steps of one kind for the sweep lists in `sweep` (the technique's config section)."""
-    axes = STEP_KINDS[kind].sweeps
+    """All steps of one kind for the sweep lists in `sweep` (the technique's config section); an
+    optional parameter's list may be left out (its default)."""
+    spec = STEP_KINDS[kind]
+    axes = spec.sweeps
     if not axes:
         return [Step(kind, {})]
     keys = list(axes)
+    sweep = {key: [spec.params[axes[key]].default] for key in keys if spec.params[axes[key]].optional} | sweep
     for key in keys:
         if not sweep.get(key):
             raise ValueError(f"technique '{kind}' needs a non-empty list '{key}'")

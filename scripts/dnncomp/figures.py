@@ -118,18 +118,32 @@ def bits(frame, path):
 # ----------------------------------------------------------------------------- pruning
 
 
+# One pruning curve per structure and recovery budget: a longer budget is another treatment.
+PRUNE_SERIES = ["dataset", "model", "structure", "recovery"]
+
+
+def budget_label(structure, recovery) -> str:
+    """A pruned series' name: its structure, and its recovery budget where it is not the default."""
+    return str(structure) if pd.isna(recovery) or recovery == 1 else f"{structure} x{recovery:g} recovery"
+
+
+def series_label(dataset, model, structure, recovery) -> str:
+    return f"{dataset}/{model} {budget_label(structure, recovery)}"
+
+
 def pruning(frame, path):
     pruned = frame[frame["technique"] == "prune"]
     if pruned.empty:
         return empty(path, "No pruning in this config (chain 'baseline > prune').")
     sparse = frame[(frame["technique"] == "prune>tflite") & (frame["mode"] == "fp32-sparse")]
+    sparse_files = dict(list(sparse.groupby(PRUNE_SERIES)))
     fig, axes = grid(3, ncols=3, size=(4.6, 3.4))
-    for (dataset, model, structure), group in pruned.groupby(["dataset", "model", "structure"]):
-        label = f"{dataset}/{model} {structure}"
+    for key, group in pruned.groupby(PRUNE_SERIES):
+        label = series_label(*key)
         plot_mean(axes[0], group, "sparsity", "accuracy", 100, label=label)
         plot_mean(axes[2], group, "sparsity", "nonzero_params", label=label)
-        files = sparse[(sparse["dataset"] == dataset) & (sparse["model"] == model) & (sparse["structure"] == structure)]
-        if not files.empty:
+        files = sparse_files.get(key)
+        if files is not None:
             plot_mean(axes[1], files, "sparsity", "size_bytes", 1 / KB, label=label)
     axes[0].set(xlabel="target sparsity", ylabel="test accuracy (%)")
     axes[1].set(xlabel="target sparsity", ylabel="fp32 sparse .tflite (KiB, log)", yscale="log")
@@ -145,8 +159,10 @@ def prune_quantize(frame, path):
     fig, axes = grid(len(keys))
     for ax, (dataset, model) in zip(axes, keys, strict=False):
         group = chains[(chains["dataset"] == dataset) & (chains["model"] == model)]
-        for (technique, mode, structure), line in group.groupby(["technique", "mode", "structure"], dropna=False):
-            plot_mean(ax, line, "sparsity", col.GZIP_RATIO, label=f"{technique} {mode} {structure}")
+        series = ["technique", "mode", "structure", "recovery"]
+        for (technique, mode, structure, recovery), line in group.groupby(series, dropna=False):
+            label = f"{technique} {mode} {budget_label(structure, recovery)}"
+            plot_mean(ax, line, "sparsity", col.GZIP_RATIO, label=label)
         ax.set(title=f"{dataset} / {model}", xlabel="target sparsity", ylabel="x smaller (gzip vs fp32 gzip)")
     finish(
         fig, axes, path, f"Prune -> quantize: compression of the shipped bytes (gzip) vs the float32 .tflite; {SPREAD}"

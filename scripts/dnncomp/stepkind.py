@@ -7,6 +7,7 @@ rule includes are all derived from the declarations."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -24,13 +25,32 @@ class Param:
     fmt: str = "{}"  # how a value is written into the token at least, e.g. "{:.2f}" (see text())
     wildcard: str | None = None  # Snakemake wildcard name, where the parameter's own would clash
     column: str | None = None  # summary column name, where the parameter's own would clash
+    # An optional parameter: at `default` it is left out of the token (so adding it renamed no existing
+    # directory); any other value is written after `prefix`, e.g. "-x5".
+    default: object = None
+    prefix: str = ""
+
+    @property
+    def optional(self) -> bool:
+        return self.default is not None
 
     def text(self, value) -> str:
         """`value` as written into a path token: in `fmt`, with every digit it needs to read back the
         same (a sparsity of 0.975 stays 0.975, where "{:.2f}" alone would name 0.97's directory)."""
         value = self.type(value)
+        if self.optional and value == self.type(self.default):
+            return ""
         text = self.fmt.format(value)
-        return text if self.type(text) == value else str(value)
+        return self.prefix + (text if self.type(text) == value else str(value))
+
+    def regex(self, group: str | None = None) -> str:
+        """The regex of its slot in a token (an optional one may be empty); `group` names the value."""
+        value = f"(?P<{group}>{self.pattern})" if group else f"(?:{self.pattern})"
+        return f"(?:{re.escape(self.prefix)}{value})?" if self.optional else value
+
+    def parse(self, text: str | None):
+        """The value a matched slot holds (the default where an optional one was left out)."""
+        return self.type(self.default if text is None else text)
 
 
 @dataclass(frozen=True)

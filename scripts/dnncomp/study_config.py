@@ -125,9 +125,10 @@ def training_hparams(cfg: dict, dataset: str, architecture: str) -> dict:
     return resolve_hparams(cfg["training"], dataset, architecture)
 
 
-def finetune_hparams(cfg: dict, technique_name: str, dataset: str, architecture: str) -> dict:
+def finetune_hparams(cfg: dict, technique_name: str, dataset: str, architecture: str, recovery: int = 1) -> dict:
     """Fine-tuning settings: the technique's epochs and learning rate (with its own overrides by
-    dataset, model or dataset/model) over the parent's training settings; no early stopping."""
+    dataset, model or dataset/model) over the parent's training settings; no early stopping. A step's
+    `recovery` multiplies the epochs (a longer budget, named in its path)."""
     section = technique(cfg, technique_name)
     hp = training_hparams(cfg, dataset, architecture)
     own = resolve_hparams(
@@ -141,7 +142,7 @@ def finetune_hparams(cfg: dict, technique_name: str, dataset: str, architecture:
         dataset,
         architecture,
     )
-    return {**hp, **own, "patience": 0, "reduce_lr_patience": 0}
+    return {**hp, **own, "epochs": own["epochs"] * recovery, "patience": 0, "reduce_lr_patience": 0}
 
 
 def distill_hparams(cfg: dict, student: str, dataset: str, architecture: str) -> dict:

@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import columns as col
 from . import energy
-from .chain import STEP_COLUMNS, step_column
+from .chain import STEP_COLUMNS, STEP_KINDS, step_column
 from .io import read_json
 from .techniques.quantize import TFLITE_MODES
 
@@ -189,9 +189,11 @@ def mode_table(frame: pd.DataFrame, technique: str = "tflite") -> pd.DataFrame:
     """The post-training modes side by side: size, gzip, accuracy under each resolver, latency.
 
     technique 'tflite' gives the modes of each baseline; 'prune>tflite' the modes of each pruned
-    parent, keyed by its sparsity and structure."""
+    parent, keyed by its sparsity, structure and recovery budget."""
     rows = frame[frame["technique"] == technique]
-    keys = ["dataset", "model", "seed"] + (["sparsity", "structure"] if technique.startswith("prune") else [])
+    pruned_by = [step_column("prune", param) for param in STEP_KINDS["prune"].params]
+    keys = ["dataset", "model", "seed"] + (pruned_by if technique.startswith("prune") else [])
+    keys = [key for key in keys if key in rows]
     columns = [
         c
         for c in (

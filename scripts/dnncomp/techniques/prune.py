@@ -31,10 +31,12 @@ def check_sweep(section: dict) -> None:
 
 STEP_KINDS = {
     "prune": StepKind(
-        "prune-s{sparsity}-{structure}",
+        "prune-s{sparsity}-{structure}{recovery}",
         {
             "sparsity": Param(r"0\.\d+", float, sweep="sparsities", fmt="{:.2f}"),
             "structure": Param("|".join(STRUCTURES), sweep="structures"),
+            # The recovery budget in multiples of `epochs` (the ramp stretches with it): "-x5" in the path.
+            "recovery": Param(r"[1-9]\d*", int, sweep="recovery", default=1, prefix="-x"),
         },
         rules="rules/prune.smk",
         check=check_sweep,

@@ -39,7 +39,7 @@ wildcard_constraints:
 @functools.cache
 def study_chains():
     """Every Chain the config asks for, each intermediate model included, plus the from-scratch
-    controls of distilled students."""
+    controls of distilled students and the float32 .tflite every compression ratio is measured against."""
     chains = {}
     study = config["study"]
     for entry in config["chains"]:
@@ -53,6 +53,9 @@ def study_chains():
                             chains[prefix.path] = prefix
                         for control in distill_controls(chain):
                             chains[control.path] = control
+                        reference = chain_grammar.size_reference(chain)
+                        if reference is not None:
+                            chains.setdefault(reference.path, reference)
     return tuple(chains.values())
 
 

@@ -68,6 +68,14 @@ def test_a_sweep_may_leave_out_an_optional_parameter_or_sweep_it():
     assert tokens == ["prune-s0.90-unstructured", "prune-s0.90-unstructured-x5"]
 
 
+def test_a_compressed_chain_is_measured_against_its_roots_float32_file():
+    chain = chain_grammar.parse_chain("results/mnist/lenet5/seed3/baseline/distill-mlp32-T4-a0.1-seed1/tflite-int8")
+    reference = chain_grammar.size_reference(chain)
+    assert reference.path == "results/mnist/lenet5/seed3/baseline/tflite-fp32"
+    assert reference.label == chain_grammar.FP32_REFERENCE
+    assert chain_grammar.size_reference(chain_grammar.parse_chain("results/mnist/mlp32/seed1/baseline")) is None
+
+
 def test_parse_chain_names_dataset_model_seed_and_architecture():
     chain = chain_grammar.parse_chain("results/mnist/lenet5/seed3/baseline/distill-mlp32-T4-a0.1-seed1/tflite-int8")
     assert (chain.dataset, chain.model, chain.seed) == ("mnist", "lenet5", 3)

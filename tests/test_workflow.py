@@ -224,6 +224,27 @@ def test_adding_a_sweep_point_schedules_only_new_jobs(study, tmp_path):
     assert not unexpected, f"jobs rerun without cause: {unexpected}"
 
 
+def test_a_longer_recovery_budget_is_a_new_treatment_beside_the_default(study, tmp_path):
+    """recovery [1, 3] adds "-x3" prune steps (and what follows them); the default budget's paths and
+    params stay as they were, so nothing already run reruns."""
+    result = dry_run_with(study, tmp_path, "techniques: {prune: {recovery: [1, 3]}}\n")
+    scheduled = scheduled_outputs(result)
+    longer = "results/mnist/lenet300_100/seed0/baseline/prune-s0.90-block-x3"
+    assert f"{longer}/cluster-c8/tflite-int8-sparse/model.tflite" in scheduled
+    models = [p for p in scheduled if "/baseline/" in p]
+    assert models and all("-x3/" in p for p in models), [p for p in models if "-x3/" not in p]
+    rules = scheduled_rules(result) - AGGREGATES
+    assert rules <= {"prune", "cluster", "tflite", "qat", "distill", "bench_family", "bench_gpu"}, rules
+
+
+def test_a_chain_on_a_new_seed_brings_its_size_reference(study, tmp_path):
+    """Compression ratios are against the root's float32 .tflite: a chain on a seed that no
+    'baseline > tflite' entry covers still gets that file, so its ratios are not missing."""
+    overlay = "chains:\n  - {chain: baseline > prune, models: [lenet300_100], seeds: [1]}\n"
+    scheduled = scheduled_outputs(dry_run_with(study, tmp_path, overlay))
+    assert "results/mnist/lenet300_100/seed1/baseline/tflite-fp32/model.tflite" in scheduled
+
+
 def test_adding_a_resolver_reruns_only_tflite_evaluations_and_benchmarks(study, tmp_path):
     """The jobs that evaluate a .tflite rerun, and the benchmarks of what they remake: the QAT job
     evaluates its .tflite, and the GPU benchmark times the QAT model from the weights it rewrites."""

@@ -245,6 +245,19 @@ def expand_chains(kinds: list, sweeps: dict, dataset: str, model: str, seed: int
     return [Chain(dataset, model, seed, tuple(steps)) for steps in itertools.product(*per_step)]
 
 
+# Every size ratio is against the root baseline's float32 .tflite (dnncomp.summary).
+REFERENCE_STEP = Step("tflite", {"mode": "fp32"})
+FP32_REFERENCE = f"{BASELINE.token}/{REFERENCE_STEP.token}"  # its label: "baseline/tflite-fp32"
+
+
+def size_reference(chain: Chain) -> Chain | None:
+    """The chain a compressed chain's sizes are measured against: its root baseline's float32 .tflite.
+    None for a baseline alone (a distilled student's control), which has no ratio to give."""
+    if len(chain.steps) == 1:
+        return None
+    return Chain(chain.dataset, chain.model, chain.seed, (chain.steps[0], REFERENCE_STEP))
+
+
 def prefixes(chain: Chain) -> list:
     """The chain and every chain it extends: baseline, baseline/prune-..., baseline/prune-.../tflite-..."""
     return [Chain(chain.dataset, chain.model, chain.seed, chain.steps[:n]) for n in range(1, len(chain.steps) + 1)]

@@ -8,10 +8,10 @@ from __future__ import annotations
 import numpy as np
 
 from .bench import case_stats, keras_case, ratio_stats, run_rounds, tflite_case
+from .chain import FP32_REFERENCE
 from .meters import idle_power
 from .meters import measure as measure_energy
 
-FP32_REFERENCE = "baseline/tflite-fp32"
 KERAS = "keras"
 
 

@@ -13,6 +13,7 @@ import yaml
 
 from . import columns as col
 from . import stats
+from .chain import FP32_REFERENCE
 from .io import atomic_path
 from .report_layout import COST_SECTION, SECTIONS
 from .sensitivity import allocate
@@ -345,7 +346,7 @@ def energy_table(frame: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (dataset, model), group in files.groupby(["dataset", "model"], sort=True):
         points = configuration_means(group, col.ENERGY_EST)
-        keep = set(pareto_front(points, col.ENERGY_EST)["configuration"]) | {"baseline/tflite-fp32"}
+        keep = set(pareto_front(points, col.ENERGY_EST)["configuration"]) | {FP32_REFERENCE}
         configs = group.assign(configuration=group["chain"].map(stats.configuration))
         for name, sub in configs[configs["configuration"].isin(keep)].groupby("configuration"):
             row = {"dataset": dataset, "model": model, "configuration": name, "n": len(sub)}

@@ -11,7 +11,7 @@ import pandas as pd
 
 from . import columns as col
 from . import energy
-from .chain import STEP_COLUMNS, STEP_KINDS, step_column
+from .chain import REFERENCE_STEP, STEP_COLUMNS, STEP_KINDS, step_column
 from .io import read_json
 from .techniques.quantize import TFLITE_MODES
 
@@ -146,8 +146,9 @@ def summarize(
             frame = frame.merge(joined, on="path", how="left")
     frame["root"] = frame["path"].map(root_path)
     roots = frame.set_index("path")
-    fp32 = {p: roots.loc[p] for p in roots.index if p.endswith("/baseline/tflite-fp32")}
-    ref = frame["root"] + "/tflite-fp32"
+    reference = f"/{REFERENCE_STEP.token}"
+    fp32 = {p: roots.loc[p] for p in roots.index if p.endswith(f"/baseline{reference}")}
+    ref = frame["root"] + reference
 
     def from_ref(column):
         return ref.map(lambda p: fp32[p][column] if p in fp32 and column in fp32[p] else np.nan)

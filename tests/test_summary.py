@@ -243,6 +243,24 @@ def test_a_longer_recovery_budget_is_its_own_pruning_curve(tmp_path, monkeypatch
     assert sorted(set(drawn)) == [("mnist/lenet5 unstructured", 2), ("mnist/lenet5 unstructured x5 recovery", 1)]
 
 
+def test_prune_quantize_draws_each_cluster_count_and_budget_apart(tmp_path, monkeypatch):
+    rows = [
+        {"technique": "prune>cluster>tflite", "sparsity": s, "recovery": r, "clusters": c, "seed": seed}
+        for s, r, c in ((0.9, 1, 16), (0.95, 1, 16), (0.975, 5, 16), (0.975, 5, 8))
+        for seed in (0, 1)
+    ]
+    frame = pd.DataFrame(rows).assign(dataset="mnist", model="lenet5", structure="unstructured", mode="int8")
+    frame[col.GZIP_RATIO] = 40.0
+    drawn = []
+    monkeypatch.setattr(figures, "plot_mean", lambda ax, group, *a, label=None, **k: drawn.append((label, len(group))))
+    figures.prune_quantize(frame, tmp_path / "prune_quantize.png")
+    assert sorted(drawn) == [
+        ("prune>cluster>tflite int8 c16 unstructured", 4),
+        ("prune>cluster>tflite int8 c16 unstructured x5 recovery", 2),
+        ("prune>cluster>tflite int8 c8 unstructured x5 recovery", 2),
+    ]
+
+
 def test_mode_tables_order_modes_and_keep_baselines_apart_from_pruned_parents():
     rows = [("tflite", None, None, mode) for mode in ("int8", "fp32", "dynamic", "fp16")]
     rows += [("prune>tflite", s, "block", mode) for s in (0.9, 0.5) for mode in ("int8-sparse", "int8", "fp32-sparse")]

@@ -159,9 +159,10 @@ def prune_quantize(frame, path):
     fig, axes = grid(len(keys))
     for ax, (dataset, model) in zip(axes, keys, strict=False):
         group = chains[(chains["dataset"] == dataset) & (chains["model"] == model)]
-        series = ["technique", "mode", "structure", "recovery"]
-        for (technique, mode, structure, recovery), line in group.groupby(series, dropna=False):
-            label = f"{technique} {mode} {budget_label(structure, recovery)}"
+        series = ["technique", "mode", "structure", "recovery", "clusters"]
+        for (technique, mode, structure, recovery, clusters), line in group.groupby(series, dropna=False):
+            shared = "" if pd.isna(clusters) else f" c{clusters:g}"
+            label = f"{technique} {mode}{shared} {budget_label(structure, recovery)}"
             plot_mean(ax, line, "sparsity", col.GZIP_RATIO, label=label)
         ax.set(title=f"{dataset} / {model}", xlabel="target sparsity", ylabel="x smaller (gzip vs fp32 gzip)")
     finish(

@@ -3,6 +3,7 @@ import re
 import pytest
 
 from dnncomp import chain as chain_grammar
+from dnncomp import study_config
 from dnncomp.techniques.quantize import TFLITE_MODES
 
 
@@ -180,6 +181,16 @@ def test_the_schema_allows_exactly_the_tflite_modes_the_grammar_knows():
     grammar = [*TFLITE_MODES, *(f"{mode}-sparse" for mode in TFLITE_MODES)]
     assert sorted(modes) == sorted(grammar)
     assert all(re.fullmatch(chain_grammar.WILDCARDS["mode"], mode) for mode in modes)
+
+
+def test_the_schema_allows_exactly_the_learning_rate_decays_training_knows():
+    schema = config_schema()
+    assert sorted(schema["definitions"]["finetune"]["lr_decay"]["enum"]) == sorted(study_config.LR_DECAYS)
+    sections = schema["properties"]["techniques"]["properties"]
+    tuned = [kind for kind, section in sections.items() if "epochs" in section["properties"]]
+    for kind in tuned:  # every fine-tuning section, and its overrides, takes a decay
+        assert sections[kind]["properties"]["lr_decay"] == {"$ref": "#/definitions/finetune/lr_decay"}, kind
+    assert "lr_decay" in schema["definitions"]["finetune"]["overrides"]["additionalProperties"]["properties"]
 
 
 def test_the_registry_names_existing_rule_files_and_every_step_column():

@@ -1,9 +1,11 @@
 """Bad configs fail at start-up, before any job is planned, with a message that names the key."""
 
+import re
+
 import pytest
 import yaml
 
-from helpers import TINY, copy_workflow, snakemake
+from helpers import ROOT, TINY, copy_workflow, snakemake
 
 
 @pytest.fixture(scope="module")
@@ -45,6 +47,21 @@ def test_default_and_tiny_configs_are_valid(workdir):
         ({"datasets": {"mnist": {"source": "npz"}}}, ["'path' is a required property"]),
         ({"data_dir": "/no/such/folder"}, ["data_dir: folder '/no/such/folder' does not exist"]),
         ({"benchmark": {"rounds": 0}}, ["0 is less than the minimum of 1", "rounds"]),
+        (
+            {
+                "chains": [
+                    {
+                        "chain": "baseline > prune > distill",
+                        "sweep": {"prune": {"structures": ["layerwise"]}, "distill": {"students": ["self"]}},
+                    }
+                ]
+            },
+            ["chains[0]: a 'layerwise' prune step cannot be followed by self-distillation"],
+        ),
+        (
+            {"techniques": {"prune": {"overrides": {"mnist": {"lr_decay": "step"}}}}},
+            ["'step' is not one of ['none', 'cosine']", "lr_decay"],
+        ),
     ],
 )
 def test_bad_config_names_the_problem(workdir, overlay, expected):
@@ -54,3 +71,20 @@ def test_bad_config_names_the_problem(workdir, overlay, expected):
     for text in expected:
         assert text in output, f"{text!r} not in:\n{output[-3000:]}"
     assert "Building DAG of jobs" not in output, "a bad config must fail while the config is read, before any job"
+
+
+def test_the_readme_frontier_entries_extend_the_default_study(workdir):
+    """The chain entries the README gives for the compression frontier, appended to the default
+    config's chains as it says, plan their longer-recovery and self-distilled steps on five seeds."""
+    readme = (ROOT / "README.md").read_text()
+    block = re.search(r"append them to\s+`chains`\s+to run them.*?```yaml\n(.*?)```", readme, flags=re.S).group(1)
+    entries = yaml.safe_load(block)
+    default = yaml.safe_load((ROOT / "config.yaml").read_text())
+    overlay = workdir / "frontier.yaml"
+    overlay.write_text(yaml.safe_dump({"chains": default["chains"] + entries}))
+    result = snakemake(workdir, "-n", "--cores", "1", "--configfile", "config.yaml", str(overlay), timeout=300)
+    planned = result.stdout
+    root = "results/mnist/lenet300_100/seed4/baseline/prune-s0.975-unstructured-x5"
+    assert f"{root}/distill-self-T4-a0.5-seed0/cluster-c16/tflite-int8/model.tflite" in planned
+    assert f"{root}/cluster-c8/tflite-int8/model.tflite" in planned
+    assert "results/mnist/lenet5/seed3/baseline/prune-s0.975-unstructured-x6/cluster-c8/tflite-int8" in planned

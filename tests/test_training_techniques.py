@@ -8,7 +8,7 @@ from dnncomp.evaluate import accuracy, keras_logits, make_interpreter, tflite_lo
 from dnncomp.sizes import parameter_counts
 from dnncomp.techniques import distill, prune
 from dnncomp.techniques.quantize import convert, convert_qat, qat_model, quantize_weights, split_mode
-from dnncomp.train import batches, fit, steps_per_epoch
+from dnncomp.train import batches, fit, learning_rate, steps_per_epoch
 
 HP = {"epochs": 3, "batch_size": 32, "learning_rate": 0.003, "patience": 0}
 MLP = {"type": "mlp", "hidden": [32, 16]}
@@ -36,6 +36,26 @@ def test_batches_cover_every_sample_once_per_epoch_without_autotuning(tf_modules
         np.testing.assert_array_equal(np.concatenate([bx for bx, _ in epoch]), x[labels])
     ordered = np.concatenate([by for _, by in batches(tf, x, y, batch_size=2, shuffle=False)])
     assert list(ordered) == list(range(5))
+
+
+def test_cosine_lr_decay_holds_the_rate_then_ends_the_fine_tuning_near_zero(tf_modules, trained, tiny_dataset):
+    keras = tf_modules[1]
+    hp = {**HP, "epochs": 2, "lr_decay": "cosine"}
+    train = tiny_dataset.split("train")
+    total = steps_per_epoch(len(train[0]), hp["batch_size"]) * hp["epochs"]
+    hold = total // 4
+    schedule = learning_rate(keras, hp, len(train[0]), hold_steps=hold)
+    rate = HP["learning_rate"]
+    assert [float(schedule(step)) for step in (0, hold // 2, hold)] == pytest.approx([rate] * 3)
+    assert float(schedule(hold + (total - hold) // 2)) == pytest.approx(rate / 2, rel=0.05)
+    assert float(schedule(total)) == pytest.approx(0.0, abs=1e-9)
+    fit(keras, trained, train, tiny_dataset.split("val"), hp, early_stopping=False, lr_hold_steps=hold)
+    optimizer = trained.optimizer
+    assert int(optimizer.iterations) == total
+    assert float(optimizer.learning_rate) < rate / 100  # the rate the last step used
+    assert learning_rate(keras, HP, len(train[0])) == rate  # no decay: the constant rate
+    with pytest.raises(ValueError, match="lr_decay: unknown schedule 'step'"):
+        learning_rate(keras, {**HP, "lr_decay": "step"}, len(train[0]))
 
 
 def test_baseline_learns_the_tiny_task(trained, tiny_dataset):
@@ -99,6 +119,15 @@ def pruned(tf_modules, model, dataset, sparsity, structure, cfg, epochs=1, layer
     hp = {**HP, "epochs": epochs}
     fit(keras, wrapped, dataset.split("train"), dataset.split("val"), hp, callbacks=callbacks, early_stopping=False)
     return prune.strip(tfmot, wrapped), plan
+
+
+def test_a_decaying_rate_holds_while_the_masks_still_change(tf_modules, trained, tiny_dataset):
+    """The hold of `lr_decay` is the end of the pruning ramp, read from the wrapped model itself."""
+    _, keras, tfmot = tf_modules
+    cfg = {"ramp_fraction": 0.5, "frequency": 2, "block_size": [16, 1]}
+    wrapped, _ = prune.prune_wrap(tfmot, keras, trained, 0.75, "unstructured", 40, cfg)
+    assert prune.mask_steps(wrapped) == 20
+    assert prune.mask_steps(trained) == 0  # no pruning wrappers: the decay starts at once
 
 
 @pytest.mark.parametrize("structure", ["unstructured", "block"])

@@ -7,8 +7,11 @@ import pandas as pd
 from matplotlib.ticker import NullFormatter
 
 from . import columns as col
+from .chain import STEP_KINDS
 from .plots import plt, save
 from .stats import configuration, interval
+
+DEFAULT_RECOVERY = STEP_KINDS["prune"].params["recovery"].default
 
 KB = 1024.0
 
@@ -124,7 +127,9 @@ PRUNE_SERIES = ["dataset", "model", "structure", "recovery"]
 
 def budget_label(structure, recovery) -> str:
     """A pruned series' name: its structure, and its recovery budget where it is not the default."""
-    return str(structure) if pd.isna(recovery) or recovery == 1 else f"{structure} x{recovery:g} recovery"
+    if pd.isna(recovery) or recovery == DEFAULT_RECOVERY:
+        return str(structure)
+    return f"{structure} x{recovery:g} recovery"
 
 
 def series_label(dataset, model, structure, recovery) -> str:

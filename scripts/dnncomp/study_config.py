@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import chain as chain_grammar
+from .techniques.prune import LAYERWISE
 
 
 class ConfigError(ValueError):
@@ -61,7 +62,20 @@ def check_chain(cfg: dict, entry: dict, key: str, validate: Callable[[dict], Non
         except ValueError as err:
             raise ConfigError(f"{key}.sweep.{kind}: {err}") from None
     known(sweeps.get("distill", {}).get("students", []), [*archs, "self"], f"{key}.sweep.distill.students")
+    check_self_distilled_pruning(kinds, sweeps, key)
     validate({**cfg, "techniques": sweeps})
+
+
+def check_self_distilled_pruning(kinds: list, sweeps: dict, key: str) -> None:
+    """Self-distillation holds a pruned parent's sparsity with a uniform mask per layer; a layerwise
+    parent's per-layer targets are not passed on, so that pairing would fail at its job."""
+    if "prune" not in kinds or "distill" not in kinds[kinds.index("prune") :]:
+        return
+    if "self" in sweeps["distill"].get("students", []) and LAYERWISE in sweeps["prune"].get("structures", []):
+        raise ConfigError(
+            f"{key}: a '{LAYERWISE}' prune step cannot be followed by self-distillation (students: [self]); "
+            f"narrow sweep.prune.structures or sweep.distill.students"
+        )
 
 
 def check_overrides(overrides, cfg: dict, key: str) -> None:
@@ -125,8 +139,14 @@ def training_hparams(cfg: dict, dataset: str, architecture: str) -> dict:
     return resolve_hparams(cfg["training"], dataset, architecture)
 
 
+# Fine-tuning learning-rate schedules (train.fit): constant, or a cosine decay to zero that starts
+# once a pruning schedule's masks are final.
+LR_DECAYS = ("none", "cosine")
+LR_DECAY_DEFAULT = "none"
+
+
 def finetune_hparams(cfg: dict, technique_name: str, dataset: str, architecture: str, recovery: int = 1) -> dict:
-    """Fine-tuning settings: the technique's epochs and learning rate (with its own overrides by
+    """Fine-tuning settings: the technique's epochs, learning rate and its decay (with overrides by
     dataset, model or dataset/model) over the parent's training settings; no early stopping. A step's
     `recovery` multiplies the epochs (a longer budget, named in its path)."""
     section = technique(cfg, technique_name)
@@ -136,12 +156,15 @@ def finetune_hparams(cfg: dict, technique_name: str, dataset: str, architecture:
             "defaults": {
                 "epochs": section["epochs"],
                 "learning_rate": section.get("learning_rate", hp["learning_rate"]),
+                "lr_decay": section.get("lr_decay", LR_DECAY_DEFAULT),
             },
             "overrides": section.get("overrides"),
         },
         dataset,
         architecture,
     )
+    if own["lr_decay"] == LR_DECAY_DEFAULT:
+        del own["lr_decay"]  # a constant rate leaves the job's params (and so existing results) as they were
     return {**hp, **own, "epochs": own["epochs"] * recovery, "patience": 0, "reduce_lr_patience": 0}
 
 

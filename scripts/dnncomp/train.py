@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .study_config import LR_DECAY_DEFAULT, LR_DECAYS
+
 # Training steps per call into the compiled graph: fewer Python round trips per epoch, the same
 # batches in the same order. Weights came out bit-identical to one step per call for every job of the
 # default study except the T=20 distillation students (last bits; accuracy within 0.03 pt); TFMOT's
@@ -29,15 +31,27 @@ def accuracy_metric(keras):
     return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
 
-def fit(keras, model, train: tuple, val: tuple, hp: dict, loss=None, metrics=None, callbacks=(), early_stopping=True):
+def fit(
+    keras,
+    model,
+    train: tuple,
+    val: tuple,
+    hp: dict,
+    loss=None,
+    metrics=None,
+    callbacks=(),
+    early_stopping=True,
+    lr_hold_steps=0,
+):
     """Adam on (x, y) arrays; early stopping on validation accuracy restores the best epoch's weights.
 
     Fine-tuning steps that change the model during training (pruning masks, clustering) pass
-    early_stopping=False: restoring an earlier epoch would undo their schedule.
+    early_stopping=False: restoring an earlier epoch would undo their schedule. `lr_hold_steps`: steps
+    a decaying learning rate (hp `lr_decay`) stays constant first.
     """
     loss = loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(
-        optimizer=keras.optimizers.Adam(hp["learning_rate"]),
+        optimizer=keras.optimizers.Adam(learning_rate(keras, hp, len(train[0]), lr_hold_steps)),
         loss=loss,
         metrics=metrics or [accuracy_metric(keras)],
         steps_per_execution=STEPS_PER_EXECUTION,
@@ -69,6 +83,21 @@ def fit(keras, model, train: tuple, val: tuple, hp: dict, loss=None, metrics=Non
         validation_freq=validation_freq,
     )
     return {key: [float(v) for v in values] for key, values in history.history.items() if key != "lr"}
+
+
+def learning_rate(keras, hp: dict, num_samples: int, hold_steps: int = 0):
+    """The configured rate, or with `lr_decay: cosine` that rate held for `hold_steps` (while a pruning
+    schedule still raises the sparsity) and then decayed along a cosine to zero by the last step."""
+    decay = hp.get("lr_decay", LR_DECAY_DEFAULT)
+    if decay == LR_DECAY_DEFAULT:
+        return hp["learning_rate"]
+    if decay not in LR_DECAYS:
+        raise ValueError(f"lr_decay: unknown schedule {decay!r} ({' | '.join(LR_DECAYS)})")
+    steps = steps_per_epoch(num_samples, hp["batch_size"]) * hp["epochs"]
+    hold = min(hold_steps, steps - 1)
+    rate = hp["learning_rate"]
+    # A warm-up from the rate to itself is the hold.
+    return keras.optimizers.schedules.CosineDecay(rate, steps - hold, warmup_target=rate, warmup_steps=hold)
 
 
 def steps_per_epoch(num_samples: int, batch_size: int) -> int:

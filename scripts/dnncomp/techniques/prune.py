@@ -140,6 +140,14 @@ def pruning_callbacks(tfmot):
     return [tfmot.sparsity.keras.UpdatePruningStep()]
 
 
+def mask_steps(model) -> int:
+    """The last fine-tuning step at which a pruning schedule of `model` still changes its masks
+    (0 without pruning wrappers): a decaying learning rate holds until then. TFMOT exports no wrapper
+    class to test against; each wrapper carries its schedule."""
+    schedules = (getattr(layer, "pruning_schedule", None) for layer in model.layers)
+    return max((schedule.end_step for schedule in schedules if schedule is not None), default=0)
+
+
 def cluster_wrap(tfmot, keras, model, clusters: int):
     """Cluster each Dense/Conv2D kernel into `clusters` shared values, keeping pruned zeros at zero."""
     from tensorflow_model_optimization.python.core.clustering.keras.experimental import cluster as cluster_api

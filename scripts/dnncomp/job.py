@@ -20,7 +20,6 @@ from .models import ModelSpecError
 from .records import make_record
 from .runtime import CLOCK, JOB_COST_PREFIX, init_tf
 from .sizes import compressed_sizes, parameter_counts
-from .techniques import prune
 from .train import fit
 
 # Errors that describe bad input: shown as one clear line, not a traceback.
@@ -72,12 +71,9 @@ class Job:
 
     def fine_tune(self, model, callbacks=()) -> dict:
         """Train `model` on the job's data with its fine-tuning hparams. No early stopping: restoring an
-        earlier epoch would undo a schedule that changes the model as it trains (masks, clusters). A
-        decaying learning rate starts to fall once the masks are final, not while they still grow."""
+        earlier epoch would undo a schedule that changes the model as it trains (masks, clusters)."""
         train, val = self.dataset.split("train"), self.dataset.split("val")
-        hold = prune.mask_steps(model)
-        hp = self.params["hparams"]
-        return fit(self.keras, model, train, val, hp, callbacks=callbacks, early_stopping=False, lr_hold_steps=hold)
+        return fit(self.keras, model, train, val, self.params["hparams"], callbacks=callbacks, early_stopping=False)
 
     def record(self, chain=None, **kwargs):
         """A record of this job's artefact, or of `chain`'s in a job that writes several (post-training

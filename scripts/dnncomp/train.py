@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from .study_config import LR_DECAY_DEFAULT, LR_DECAYS
+from .techniques.prune import mask_steps
 
 # Training steps per call into the compiled graph: fewer Python round trips per epoch, the same
 # batches in the same order. Weights came out bit-identical to one step per call for every job of the
@@ -31,27 +32,16 @@ def accuracy_metric(keras):
     return keras.metrics.SparseCategoricalAccuracy(name="accuracy")
 
 
-def fit(
-    keras,
-    model,
-    train: tuple,
-    val: tuple,
-    hp: dict,
-    loss=None,
-    metrics=None,
-    callbacks=(),
-    early_stopping=True,
-    lr_hold_steps=0,
-):
+def fit(keras, model, train: tuple, val: tuple, hp: dict, loss=None, metrics=None, callbacks=(), early_stopping=True):
     """Adam on (x, y) arrays; early stopping on validation accuracy restores the best epoch's weights.
 
     Fine-tuning steps that change the model during training (pruning masks, clustering) pass
-    early_stopping=False: restoring an earlier epoch would undo their schedule. `lr_hold_steps`: steps
-    a decaying learning rate (hp `lr_decay`) stays constant first.
+    early_stopping=False: restoring an earlier epoch would undo their schedule. A decaying learning
+    rate (hp `lr_decay`) holds while the model's pruning masks still change.
     """
     loss = loss or keras.losses.SparseCategoricalCrossentropy(from_logits=True)
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate(keras, hp, len(train[0]), lr_hold_steps)),
+        optimizer=keras.optimizers.Adam(learning_rate(keras, hp, len(train[0]), mask_steps(model))),
         loss=loss,
         metrics=metrics or [accuracy_metric(keras)],
         steps_per_execution=STEPS_PER_EXECUTION,

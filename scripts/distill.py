@@ -24,11 +24,15 @@ def main(smk):
         student = job.load_parent()
         prune_step = job.chain.find("prune")
         if prune_step is not None:
-            # Hold the parent's sparsity: constant-sparsity magnitude masks from the first step.
-            cfg = dict(job.params["pruning"], ramp_fraction=0.0)
             total = steps_per_epoch(len(ds.x_train), hp["batch_size"]) * hp["epochs"]
-            student, extra["plan"] = prune.prune_wrap(
-                job.tfmot, job.keras, student, prune_step.params["sparsity"], prune_step.params["structure"], total, cfg
+            student, extra["plan"] = prune.hold_wrap(
+                job.tfmot,
+                job.keras,
+                student,
+                prune_step.params["sparsity"],
+                prune_step.params["structure"],
+                total,
+                job.params["pruning"],
             )
             callbacks = prune.pruning_callbacks(job.tfmot)
     else:

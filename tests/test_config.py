@@ -48,17 +48,6 @@ def test_default_and_tiny_configs_are_valid(workdir):
         ({"data_dir": "/no/such/folder"}, ["data_dir: folder '/no/such/folder' does not exist"]),
         ({"benchmark": {"rounds": 0}}, ["0 is less than the minimum of 1", "rounds"]),
         (
-            {
-                "chains": [
-                    {
-                        "chain": "baseline > prune > distill",
-                        "sweep": {"prune": {"structures": ["layerwise"]}, "distill": {"students": ["self"]}},
-                    }
-                ]
-            },
-            ["chains[0]: a 'layerwise' prune step cannot be followed by self-distillation"],
-        ),
-        (
             {"techniques": {"prune": {"overrides": {"mnist": {"lr_decay": "step"}}}}},
             ["'step' is not one of ['none', 'cosine']", "lr_decay"],
         ),

@@ -134,12 +134,3 @@ def test_lr_decay_is_a_finetune_setting_left_out_of_params_at_its_default():
     cfg = {**CFG, "techniques": {**CFG["techniques"], "prune": section}}
     assert study_config.finetune_hparams(cfg, "prune", "mnist", "lenet5")["lr_decay"] == "cosine"
     assert "lr_decay" not in study_config.finetune_hparams(cfg, "prune", "cifar10", "lenet5")  # overridden back
-
-
-def test_only_a_layerwise_prune_before_self_distillation_is_refused():
-    sweeps = {"prune": {"structures": ["unstructured", "layerwise"]}, "distill": {"students": ["self"]}}
-    with pytest.raises(ConfigError, match=r"chains\[0\]: a 'layerwise' prune step cannot be followed"):
-        study_config.check_self_distilled_pruning(["baseline", "prune", "distill"], sweeps, "chains[0]")
-    study_config.check_self_distilled_pruning(["baseline", "distill", "prune"], sweeps, "chains[0]")  # other order
-    uniform = {**sweeps, "prune": {"structures": ["unstructured"]}}
-    study_config.check_self_distilled_pruning(["baseline", "prune", "distill"], uniform, "chains[0]")

@@ -177,6 +177,30 @@ def test_layerwise_pruning_follows_the_sensitivity_allocation(tf_modules, traine
         prune.prune_wrap(tf_modules[2], tf_modules[1], trained, 0.8, "unstructured", 10, cfg, layer_targets={})
 
 
+def test_held_masks_keep_a_layerwise_models_own_sparsity(tf_modules, trained, tiny_dataset):
+    """Self-distillation of a pruned model trains it further with its zeros held; a layerwise model has
+    no common target, so each layer holds the sparsity its kernel has."""
+    cfg = {"ramp_fraction": 0.5, "frequency": 2, "block_size": [16, 1]}
+    targets = {"fc1": 0.9, "fc2": 0.3, "logits": 0.6}
+    parent, _ = pruned(tf_modules, trained, tiny_dataset, 0.8, "layerwise", cfg, layer_targets=targets)
+    before = parameter_counts(parent)["layer_sparsity"]
+    _, keras, tfmot = tf_modules
+    wrapped, plan = prune.hold_wrap(tfmot, keras, parent, 0.8, "layerwise", 20, cfg)
+    assert prune.mask_steps(wrapped) == 1, "the masks are in place from the first step"
+    fit(
+        keras,
+        wrapped,
+        tiny_dataset.split("train"),
+        tiny_dataset.split("val"),
+        {**HP, "epochs": 2},
+        callbacks=prune.pruning_callbacks(tfmot),
+        early_stopping=False,
+    )
+    after = parameter_counts(prune.strip(tfmot, wrapped))["layer_sparsity"]
+    assert after == before and before == pytest.approx(targets, abs=0.02)
+    assert {name: entry["target_sparsity"] for name, entry in plan.items()} == pytest.approx(before, abs=1e-4)
+
+
 def test_clustering_limits_unique_values_and_keeps_zeros(tf_modules, trained, tiny_dataset):
     _, keras, tfmot = tf_modules
     kernel = np.asarray(trained.get_layer("fc1").kernel)

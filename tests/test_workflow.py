@@ -80,6 +80,9 @@ def test_frontier_steps_keep_their_structure(study):
     assert set(targets) == set(layerwise["layer_sparsity"]) and max(targets.values()) > min(targets.values())
     for name, target in targets.items():
         assert layerwise["layer_sparsity"][name] == pytest.approx(target, abs=0.02), name
+    distilled = json.loads((root / "distill-self-T4-a0.1-seed0/metrics.json").read_text())
+    for name, sparsity in layerwise["layer_sparsity"].items():
+        assert distilled["layer_sparsity"][name] == pytest.approx(sparsity, abs=1e-3), f"self-distilled {name}"
     pcqat = json.loads((root / "cluster-c8/qat-b8/metrics.json").read_text())
     assert pcqat["extra"]["scheme"] == "8bit-sparsity-cluster-preserving"
     interpreter = make_interpreter((root / "cluster-c8/qat-b8/model.tflite").read_bytes())
@@ -273,6 +276,9 @@ TRAINING_TARGETS = {
     "distill": "results/mnist/lenet5/seed0/baseline/distill-mlp32-T4-a0.1-seed1",
     "distill (self, pruned)": "results/mnist/lenet300_100/seed0/baseline/prune-s0.90-block/distill-self-T4-a0.1-seed0",
     "prune (layerwise)": "results/mnist/lenet300_100/seed0/baseline/prune-s0.50-layerwise",
+    "distill (self, layerwise)": (
+        "results/mnist/lenet300_100/seed0/baseline/prune-s0.50-layerwise/distill-self-T4-a0.1-seed0"
+    ),
     "qat (PCQAT)": "results/mnist/lenet300_100/seed0/baseline/prune-s0.50-layerwise/cluster-c8/qat-b8",
     "prune (2:4)": "results/mnist/lenet5/seed0/baseline/prune-s0.50-2by4",
 }

@@ -30,15 +30,19 @@ def weight_arrays(model) -> list:
     return out
 
 
+def kernel_sparsity(model) -> dict:
+    """Each layer's fraction of zero kernel weights."""
+    return {name: 1.0 - np.count_nonzero(kernel) / kernel.size for name, kernel, _ in weight_arrays(model)}
+
+
 def parameter_counts(model) -> dict:
     """Total and non-zero trainable parameters, and each layer's kernel sparsity."""
     total = nonzero = 0
-    layers = {}
-    for name, kernel, bias in weight_arrays(model):
+    for _, kernel, bias in weight_arrays(model):
         arrays = [kernel] + ([bias] if bias is not None else [])
         total += sum(a.size for a in arrays)
         nonzero += sum(int(np.count_nonzero(a)) for a in arrays)
-        layers[name] = round(1.0 - np.count_nonzero(kernel) / kernel.size, 4)
+    layers = {name: round(sparsity, 4) for name, sparsity in kernel_sparsity(model).items()}
     return {"params": int(total), "nonzero_params": int(nonzero), "layer_sparsity": layers}
 
 

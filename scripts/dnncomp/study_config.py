@@ -11,7 +11,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 from . import chain as chain_grammar
-from .techniques.prune import LAYERWISE
 
 
 class ConfigError(ValueError):
@@ -62,20 +61,7 @@ def check_chain(cfg: dict, entry: dict, key: str, validate: Callable[[dict], Non
         except ValueError as err:
             raise ConfigError(f"{key}.sweep.{kind}: {err}") from None
     known(sweeps.get("distill", {}).get("students", []), [*archs, "self"], f"{key}.sweep.distill.students")
-    check_self_distilled_pruning(kinds, sweeps, key)
     validate({**cfg, "techniques": sweeps})
-
-
-def check_self_distilled_pruning(kinds: list, sweeps: dict, key: str) -> None:
-    """Self-distillation holds a pruned parent's sparsity with a uniform mask per layer; a layerwise
-    parent's per-layer targets are not passed on, so that pairing would fail at its job."""
-    if "prune" not in kinds or "distill" not in kinds[kinds.index("prune") :]:
-        return
-    if "self" in sweeps["distill"].get("students", []) and LAYERWISE in sweeps["prune"].get("structures", []):
-        raise ConfigError(
-            f"{key}: a '{LAYERWISE}' prune step cannot be followed by self-distillation (students: [self]); "
-            f"narrow sweep.prune.structures or sweep.distill.students"
-        )
 
 
 def check_overrides(overrides, cfg: dict, key: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ..sizes import kernel_sparsity
 from ..stepkind import Param, StepKind
 
 # n:m patterns (TFMOT's sparsity_m_by_n): n zeros in every m consecutive inputs of an output unit,
@@ -130,6 +131,15 @@ def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps
 
     wrapped = keras.models.clone_model(model, clone_function=wrap)
     return wrapped, plan
+
+
+def hold_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps: int, cfg: dict):
+    """Wrap a model pruned by a step (`sparsity`, `structure`) so that further training (self-distillation)
+    keeps its zeros: masks at the step's sparsity from the first step. A layerwise model's layers each
+    hold their own sparsity, read from its kernels: the allocation it was pruned to."""
+    targets = kernel_sparsity(model) if structure == LAYERWISE else None
+    held = dict(cfg, ramp_fraction=0.0)
+    return prune_wrap(tfmot, keras, model, sparsity, structure, total_steps, held, layer_targets=targets)
 
 
 def strip(tfmot, model):

@@ -5,6 +5,7 @@ import re
 import pytest
 import yaml
 
+from dnncomp import study_config
 from helpers import ROOT, TINY, copy_workflow, snakemake
 
 
@@ -64,16 +65,26 @@ def test_bad_config_names_the_problem(workdir, overlay, expected):
 
 def test_the_readme_frontier_entries_extend_the_default_study(workdir):
     """The chain entries the README gives for the compression frontier, appended to the default
-    config's chains as it says, plan their longer-recovery and self-distilled steps on five seeds."""
+    config's chains as it says, with its clustering override under `techniques.cluster`, plan their
+    longer-recovery, layerwise and self-distilled steps on five and eight seeds."""
     readme = (ROOT / "README.md").read_text()
     block = re.search(r"append them to\s+`chains`\s+to run them.*?```yaml\n(.*?)```", readme, flags=re.S).group(1)
+    cluster = re.search(r"under\s+`techniques.cluster`.*?```yaml\n(.*?)```", readme, flags=re.S).group(1)
     entries = yaml.safe_load(block)
     default = yaml.safe_load((ROOT / "config.yaml").read_text())
     overlay = workdir / "frontier.yaml"
-    overlay.write_text(yaml.safe_dump({"chains": default["chains"] + entries}))
+    techniques = {"cluster": yaml.safe_load(cluster)}  # an overlay's mappings merge into config.yaml's
+    overlay.write_text(yaml.safe_dump({"chains": default["chains"] + entries, "techniques": techniques}))
+    cluster_section = {**default["techniques"]["cluster"], **techniques["cluster"]}
+    merged = {**default, "techniques": {**default["techniques"], "cluster": cluster_section}}
+    assert study_config.finetune_hparams(merged, "cluster", "cifar10", "lenet5")["epochs"] == 1
+    assert study_config.finetune_hparams(merged, "cluster", "mnist", "lenet5")["epochs"] == 2
     result = snakemake(workdir, "-n", "--cores", "1", "--configfile", "config.yaml", str(overlay), timeout=300)
     planned = result.stdout
     root = "results/mnist/lenet300_100/seed4/baseline/prune-s0.975-unstructured-x5"
     assert f"{root}/distill-self-T4-a0.5-seed0/cluster-c16/tflite-int8/model.tflite" in planned
     assert f"{root}/cluster-c8/tflite-int8/model.tflite" in planned
     assert "results/mnist/lenet5/seed3/baseline/prune-s0.975-unstructured-x6/cluster-c8/tflite-int8" in planned
+    layerwise = "results/cifar10/lenet5/seed7/baseline/prune-s0.90-layerwise-x2"
+    assert f"{layerwise}/distill-self-T4-a0.5-seed0/cluster-c16/tflite-int8/model.tflite" in planned
+    assert f"{layerwise}/cluster-c16/tflite-int8/model.tflite" in planned

@@ -12,7 +12,6 @@ and large layers, where the zeros are, decide the budget."""
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import brentq
 
 from .evaluate import accuracy, keras_logits
 
@@ -81,6 +80,9 @@ def allocate(curves: dict, budget: float) -> dict:
     if budget >= reachable:
         tolerance = highest
     else:
+        # Imported here: every prune job imports this module, and only a layerwise one solves (0.3 s).
+        from scipy.optimize import brentq
+
         tolerance = brentq(lambda t: overall_sparsity(curves, t) - budget, 0.0, highest, xtol=1e-9)
     targets = {name: sparsity_within(curve, tolerance) for name, curve in curves.items()}
     return {"budget": float(budget), "tolerance": float(tolerance), "targets": targets}

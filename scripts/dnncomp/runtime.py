@@ -34,7 +34,8 @@ def init_tf(threads: int = 1, seed: int | None = None, deterministic: bool | Non
     """Import TensorFlow for this job; return (tf, keras, tfmot), tfmot None unless with_tfmot.
 
     deterministic=None turns op determinism on only where it is needed (more than one thread).
-    Importing TFMOT adds about 1.5 s to every job; conversion, evaluation and benchmark jobs skip it."""
+    Importing TFMOT adds about 0.4 CPU-s to a job (1.1 s before Keras 3 was hidden); conversion,
+    evaluation and benchmark jobs skip it."""
     os.environ["TF_USE_LEGACY_KERAS"] = "1"
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "1")
     hide_keras_3()

@@ -1,4 +1,5 @@
-"""One environment, two ways in: the conda file of every rule is generated from requirements.txt."""
+"""One environment, two ways in: the conda file of every rule is generated from requirements.txt; and
+what a job imports from it."""
 
 import os
 import re

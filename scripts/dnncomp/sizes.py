@@ -30,19 +30,24 @@ def weight_arrays(model) -> list:
     return out
 
 
+def zero_fraction(kernel) -> float:
+    return 1.0 - np.count_nonzero(kernel) / kernel.size
+
+
 def kernel_sparsity(model) -> dict:
     """Each layer's fraction of zero kernel weights."""
-    return {name: 1.0 - np.count_nonzero(kernel) / kernel.size for name, kernel, _ in weight_arrays(model)}
+    return {name: zero_fraction(kernel) for name, kernel, _ in weight_arrays(model)}
 
 
 def parameter_counts(model) -> dict:
-    """Total and non-zero trainable parameters, and each layer's kernel sparsity."""
+    """Total and non-zero trainable parameters, and each layer's kernel sparsity (rounded)."""
     total = nonzero = 0
-    for _, kernel, bias in weight_arrays(model):
+    layers = {}
+    for name, kernel, bias in weight_arrays(model):
         arrays = [kernel] + ([bias] if bias is not None else [])
         total += sum(a.size for a in arrays)
         nonzero += sum(int(np.count_nonzero(a)) for a in arrays)
-    layers = {name: round(sparsity, 4) for name, sparsity in kernel_sparsity(model).items()}
+        layers[name] = round(zero_fraction(kernel), 4)
     return {"params": int(total), "nonzero_params": int(nonzero), "layer_sparsity": layers}
 
 

@@ -11,7 +11,7 @@ DATA_DIR ?= $(wildcard ../shared/data)
 SNAKEMAKE_ARGS ?=
 DATA_CONFIG := $(if $(strip $(DATA_DIR)),--config data_dir=$(DATA_DIR),)
 
-.PHONY: setup study test test-fast ci-deps report lint dry-run lock clean
+.PHONY: setup study test test-fast ci-deps report readme lint dry-run lock clean
 
 setup: $(VENV)/.installed
 
@@ -29,6 +29,10 @@ dry-run: setup
 
 report: setup
 	$(BIN)/snakemake --report report.html $(DATA_CONFIG)
+
+# The README's results block and figure, from the last run's results/ (tests check they agree).
+readme: setup
+	PYTHONPATH=scripts $(BIN)/python -m dnncomp.report.readme results README.md
 
 # The full suite (what CI runs). The tests use the MNIST subset in tests/data; DATA_DIR, when set,
 # adds a check of that subset against the full copy.
@@ -61,8 +65,8 @@ lock:
 	   /tmp/dnncomp-lock/bin/pip freeze) > requirements.txt
 	$(MAKE) envs/study.yaml
 
-envs/study.yaml: requirements.txt scripts/dnncomp/envfile.py
-	PYTHONPATH=scripts $(PYTHON) -m dnncomp.envfile requirements.txt > $@
+envs/study.yaml: requirements.txt scripts/dnncomp/study/envfile.py
+	PYTHONPATH=scripts $(PYTHON) -m dnncomp.study.envfile requirements.txt > $@
 
 clean:
 	rm -rf results .snakemake report.html

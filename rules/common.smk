@@ -8,10 +8,11 @@ from pathlib import Path
 from snakemake.utils import validate
 
 sys.path.insert(0, str(Path(workflow.basedir) / "scripts"))
-from dnncomp import chain as chain_grammar  # noqa: E402  (pure Python: no TensorFlow at DAG build time)
-from dnncomp.bench import TIMING_KEYS  # noqa: E402
-from dnncomp import study_config  # noqa: E402
-from dnncomp.scheduling import single_reevaluation_timer  # noqa: E402
+from dnncomp.core.errors import UserError  # noqa: E402
+from dnncomp.study import chain as chain_grammar  # noqa: E402  (pure Python: no TensorFlow at DAG build time)
+from dnncomp.measure.bench import TIMING_KEYS  # noqa: E402
+from dnncomp.study import config as study_config  # noqa: E402
+from dnncomp.study.scheduling import single_reevaluation_timer  # noqa: E402
 from dnncomp.techniques.prune import LAYERWISE  # noqa: E402
 from dnncomp.techniques.quantize import QAT_WEIGHTS  # noqa: E402
 from snakemake.scheduling.job_scheduler import JobScheduler  # noqa: E402
@@ -22,10 +23,11 @@ single_reevaluation_timer(JobScheduler)
 # ----------------------------------------------------------------------------- validation
 
 SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
-validate(config, schema=SCHEMA)
-
-
-study_config.check_config(config, validate=lambda cfg: validate(cfg, schema=SCHEMA))
+try:
+    study_config.check_at_startup(config, SCHEMA, fill_defaults=lambda cfg: validate(cfg, schema=SCHEMA))
+except UserError as err:
+    # One line that names the key or path, and no job planned: a typo fails in seconds.
+    sys.exit(f"Error in the config: {err}")
 
 
 wildcard_constraints:

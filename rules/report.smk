@@ -1,6 +1,6 @@
 # Aggregation: one table of every artefact, the figures, and the self-contained HTML report.
 
-from dnncomp.report_layout import FIGURES  # noqa: E402  (figure name -> report category)
+from dnncomp.report.layout import FIGURES  # noqa: E402  (figure name -> report category)
 
 
 rule summarize:

@@ -1,8 +1,9 @@
 """Rule baseline: train one architecture on one dataset with one seed."""
 
-from dnncomp import models, plots
-from dnncomp.job import Job, run, write_history
-from dnncomp.train import fit
+from dnncomp.inputs import models
+from dnncomp.jobs.job import Job, run, write_history
+from dnncomp.jobs.train import fit
+from dnncomp.report import plots
 
 
 def main(smk):

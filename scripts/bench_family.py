@@ -3,12 +3,13 @@ side on the CPU in interleaved rounds (LiteRT for each .tflite, tf.function for 
 
 from pathlib import Path
 
-from dnncomp import data, family, models
-from dnncomp.bench import TIMING_KEYS
-from dnncomp.io import read_json, write_json
-from dnncomp.job import run
-from dnncomp.meters import rapl_meter
-from dnncomp.runtime import CLOCK, host_info, init_tf, versions
+from dnncomp.core.io import read_json, write_json
+from dnncomp.core.runtime import CLOCK, host_info, init_tf, versions
+from dnncomp.inputs import data, models
+from dnncomp.jobs.job import run
+from dnncomp.measure import family
+from dnncomp.measure.bench import TIMING_KEYS
+from dnncomp.measure.meters import rapl_meter
 
 
 def load_artefacts(model_paths, metrics_paths) -> list:

@@ -4,12 +4,13 @@ visible GPU it records that fact, and why: never an invented number."""
 
 from pathlib import Path
 
-from dnncomp import data, gpu
-from dnncomp.bench import TIMING_KEYS
-from dnncomp.io import read_json, write_json
-from dnncomp.job import run
-from dnncomp.meters import nvml_meter, nvml_versions
-from dnncomp.runtime import CLOCK, host_info, init_tf, versions
+from dnncomp.core.io import read_json, write_json
+from dnncomp.core.runtime import CLOCK, host_info, init_tf, versions
+from dnncomp.inputs import data
+from dnncomp.jobs.job import run
+from dnncomp.measure import gpu
+from dnncomp.measure.bench import TIMING_KEYS
+from dnncomp.measure.meters import nvml_meter, nvml_versions
 
 
 def entries(smk) -> list:

@@ -1,6 +1,6 @@
 """Rule cluster: sparsity-preserving weight clustering with fine-tuning (the Deep Compression step)."""
 
-from dnncomp.job import Job, run
+from dnncomp.jobs.job import Job, run
 from dnncomp.techniques import prune
 
 

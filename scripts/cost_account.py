@@ -1,7 +1,7 @@
 """Rule cost_account: CPU-seconds, wall seconds, peak RSS, job count and start-up share per rule and stage."""
 
-from dnncomp import cost, summary
-from dnncomp.job import run
+from dnncomp.jobs.job import run
+from dnncomp.report import cost, summary
 
 
 def main(smk):

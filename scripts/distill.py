@@ -5,10 +5,10 @@ model) fine-tuned by distillation from the chain's baseline, keeping its sparsit
 
 import numpy as np
 
-from dnncomp import models
-from dnncomp.job import Job, run
+from dnncomp.inputs import models
+from dnncomp.jobs.job import Job, run
+from dnncomp.jobs.train import fit, steps_per_epoch
 from dnncomp.techniques import distill, prune
-from dnncomp.train import fit, steps_per_epoch
 
 
 def main(smk):

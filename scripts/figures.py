@@ -1,7 +1,7 @@
 """Rule figures: the survey's plots for each technique, the Pareto fronts and the speedups."""
 
-from dnncomp import figures, summary
-from dnncomp.job import run
+from dnncomp.jobs.job import run
+from dnncomp.report import figures, summary
 
 
 def main(smk):

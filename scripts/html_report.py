@@ -2,9 +2,9 @@
 
 from pathlib import Path
 
-from dnncomp import html, summary
-from dnncomp.io import read_json
-from dnncomp.job import run
+from dnncomp.core.io import read_json
+from dnncomp.jobs.job import run
+from dnncomp.report import html, summary
 
 
 def main(smk):

@@ -2,8 +2,8 @@
 
 from pathlib import Path
 
-from dnncomp import data
-from dnncomp.job import run
+from dnncomp.inputs import data
+from dnncomp.jobs.job import run
 
 
 def main(smk):

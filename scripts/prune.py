@@ -3,13 +3,13 @@
 The record also says what a user would actually ship: the dense float32 .tflite is no smaller, so
 its size is set beside the sparse-encoded one (EXPERIMENTAL_SPARSITY) and both gzipped."""
 
-from dnncomp.io import read_json
-from dnncomp.job import Job, run
-from dnncomp.sensitivity import allocate
-from dnncomp.sizes import compressed_sizes
+from dnncomp.core.io import read_json
+from dnncomp.core.sizes import compressed_sizes
+from dnncomp.jobs.job import Job, run
+from dnncomp.jobs.train import steps_per_epoch
+from dnncomp.measure.sensitivity import allocate
 from dnncomp.techniques import prune
 from dnncomp.techniques.quantize import convert
-from dnncomp.train import steps_per_epoch
 
 
 def main(smk):

@@ -1,8 +1,8 @@
 """Rule qat: quantization-aware fine-tuning at n-bit weights, converted to .tflite. After pruning or
 clustering, 8-bit QAT keeps the zeros and shared values (TFMOT's PQAT, CQAT, PCQAT)."""
 
-from dnncomp.job import Job, run, save_weights
-from dnncomp.sizes import parameter_counts
+from dnncomp.core.sizes import parameter_counts
+from dnncomp.jobs.job import Job, run, save_weights
 from dnncomp.techniques.quantize import convert_qat, preserved, qat_model
 
 

@@ -1,9 +1,10 @@
 """Rule sensitivity: each prunable layer of a model pruned alone, one-shot, over a sparsity grid; the
 validation accuracy each loses, and its figure. The layerwise prune structure allocates from it."""
 
-from dnncomp import plots, sensitivity
-from dnncomp.io import write_json
-from dnncomp.job import Job, run
+from dnncomp.core.io import write_json
+from dnncomp.jobs.job import Job, run
+from dnncomp.measure import sensitivity
+from dnncomp.report import plots
 from dnncomp.techniques import prune
 
 

@@ -1,8 +1,8 @@
 """Rule summarize: join every metrics and benchmark record into results/summary.csv (one row per
 artefact and seed), and group it over seeds into results/summary_over_seeds.csv."""
 
-from dnncomp import stats, summary
-from dnncomp.job import run
+from dnncomp.jobs.job import run
+from dnncomp.report import stats, summary
 
 
 def main(smk):

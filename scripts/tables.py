@@ -1,7 +1,7 @@
 """Rule tables: the tables the report shows beside its figures."""
 
-from dnncomp import summary
-from dnncomp.job import run
+from dnncomp.jobs.job import run
+from dnncomp.report import summary
 
 
 def main(smk):

@@ -2,9 +2,9 @@
 
 import numpy as np
 
-from dnncomp.evaluate import keras_logits
-from dnncomp.io import atomic_path
-from dnncomp.job import Job, run
+from dnncomp.core.evaluate import keras_logits
+from dnncomp.core.io import atomic_path
+from dnncomp.jobs.job import Job, run
 
 
 def main(smk):

@@ -1,9 +1,9 @@
 """Rules tflite_batchN: post-training conversion of one Keras parent to each .tflite mode the config
 asks of it (fp32, fp16, dynamic-range or full int8, each optionally sparse): one file and record each."""
 
-from dnncomp import data
-from dnncomp.job import Job, run
-from dnncomp.sizes import parameter_counts
+from dnncomp.core.sizes import parameter_counts
+from dnncomp.inputs import data
+from dnncomp.jobs.job import Job, run
 from dnncomp.techniques.quantize import convert
 
 

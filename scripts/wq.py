@@ -1,10 +1,10 @@
 """Rules wq_batchN: simulate n-bit symmetric weight quantization of one Keras parent at each bit-width
 and granularity the config asks of it; the size is computed, not a file. One record each."""
 
-from dnncomp.evaluate import accuracy, keras_logits
-from dnncomp.io import write_json
-from dnncomp.job import Job, run
-from dnncomp.sizes import parameter_counts
+from dnncomp.core.evaluate import accuracy, keras_logits
+from dnncomp.core.io import write_json
+from dnncomp.core.sizes import parameter_counts
+from dnncomp.jobs.job import Job, run
 from dnncomp.techniques.quantize import quantize_weights
 
 

@@ -16,7 +16,7 @@ FULL_DATA = os.environ.get("DNNCOMP_FULL_DATA_DIR")
 
 @pytest.fixture(scope="session")
 def tf_modules():
-    from dnncomp.runtime import init_tf
+    from dnncomp.core.runtime import init_tf
 
     return init_tf(threads=1, seed=0)
 
@@ -43,7 +43,7 @@ def tiny_dataset():
     """A small synthetic dataset in the cached form: two easily separable classes of 8x8 images."""
     import numpy as np
 
-    from dnncomp.data import Dataset
+    from dnncomp.inputs.data import Dataset
 
     rng = np.random.default_rng(0)
 
@@ -66,3 +66,17 @@ def study(tmp_path_factory, data_dir):
     args = ["--cores", "2", "--configfile", str(TINY), "--config", f"data_dir={data_dir}"]
     snakemake(workdir, *args)
     return workdir, args
+
+
+@pytest.fixture
+def trained(tf_modules, tiny_dataset):
+    """The toy MLP trained on the tiny dataset (a few seconds)."""
+    from dnncomp.inputs import models
+    from dnncomp.jobs.train import fit
+    from helpers import HP, MLP
+
+    _, keras, _ = tf_modules
+    keras.utils.set_random_seed(0)
+    model = models.build(keras, "toy", MLP, tiny_dataset.input_shape, 2)
+    fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), HP)
+    return model

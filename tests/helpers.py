@@ -30,3 +30,8 @@ def snakemake(workdir: Path, *args, timeout=1800, check=True) -> subprocess.Comp
             f"{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
         )
     return result
+
+
+# The toy network and training settings of the unit tests (the `trained` fixture).
+HP = {"epochs": 3, "batch_size": 32, "learning_rate": 0.003, "patience": 0}
+MLP = {"type": "mlp", "hidden": [32, 16]}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..stepkind import NAME, NUMBER, Param, StepKind
+from ..core.stepkind import NAME, NUMBER, Param, StepKind
 
 STEP_KINDS = {
     "distill": StepKind(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from ..sizes import kernel_sparsity
-from ..stepkind import Param, StepKind
+from ..core.sizes import kernel_sparsity
+from ..core.stepkind import Param, StepKind
 
 # n:m patterns (TFMOT's sparsity_m_by_n): n zeros in every m consecutive inputs of an output unit,
 # the pattern recent GPUs' sparse tensor cores run; the pattern fixes the sparsity.
 M_BY_N = {"2by4": (2, 4)}
-# Per-layer targets allocated from the parent's sensitivity analysis for the global sparsity (dnncomp.sensitivity).
+# Per-layer targets allocated from the parent's sensitivity analysis (dnncomp.measure.sensitivity).
 LAYERWISE = "layerwise"
 STRUCTURES = ("unstructured", "block", LAYERWISE, *M_BY_N)
 

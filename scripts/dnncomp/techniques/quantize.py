@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sizes import packed_bits_size, quantize_symmetric, weight_arrays
-from ..stepkind import Param, StepKind
+from ..core.sizes import packed_bits_size, quantize_symmetric, weight_arrays
+from ..core.stepkind import Param, StepKind
 
 TFLITE_MODES = ("fp32", "fp16", "dynamic", "int8")  # each may end in -sparse: sparse tensor encoding
 GRANULARITIES = ("channel", "tensor")

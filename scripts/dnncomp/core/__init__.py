@@ -1,0 +1,1 @@
+"""What every layer above uses; imports nothing else of dnncomp."""

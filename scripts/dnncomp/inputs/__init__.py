@@ -1,0 +1,1 @@
+"""What the study compresses: datasets (data) and networks (models)."""

@@ -1,0 +1,428 @@
+"""The final report: one self-contained HTML page (figures embedded as base64), readable offline,
+rendered from report/report.html.j2. Every number on it comes from results/summary.csv or a record
+in results/; this module turns them into the tables and verdicts the template lays out."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import jinja2
+import pandas as pd
+import yaml
+
+from ..core.io import atomic_path
+from ..measure.sensitivity import allocate
+from ..study.chain import FP32_REFERENCE
+from . import columns as col
+from . import stats
+from .layout import COST_SECTION, SECTIONS
+from .stats import stat_column
+
+COST_NOTE = (
+    "CPU-seconds, wall seconds and peak RSS per stage and per rule, from Snakemake's benchmark file of "
+    "every job; start-up share: CPU spent before a job's real work (interpreter, imports, TensorFlow, "
+    "data and model loading), measured inside the jobs. The scheduler row is Snakemake's own process."
+)
+SENSITIVITY_NOTE = (
+    "Per-layer sensitivity of each study model (first seed): each layer pruned alone, one-shot by magnitude, "
+    "on the validation split. The last table is the per-layer sparsity the layerwise prune structure would "
+    "allocate for each global budget (one common tolerated loss); blank where a budget is beyond the grid."
+)
+ENERGY_NOTE = (
+    "Estimated energy per batch-1 inference of each .tflite configuration on its accuracy-energy Pareto "
+    "front, with the chain's float32 .tflite for reference: operation counts as LiteRT's builtin kernels run "
+    "them (zeros skipped only by a sparse kernel: macs vs macs_nonzero), priced with the per-operation "
+    "table of config energy. An ESTIMATE, not a measurement. Measured energy appears beside it where the "
+    "host exposes a counter: RAPL on the CPU benchmark host (energy_cpu_uj), NVML on a GPU (the GPU table)."
+)
+SECTION_NOTES = {COST_SECTION: COST_NOTE, "Pruning": SENSITIVITY_NOTE, "Energy": ENERGY_NOTE}
+
+SUMMARY_COLUMNS = [
+    "dataset",
+    "model",
+    "seed",
+    "chain",
+    "format",
+    "accuracy",
+    col.ACCURACY_CHANGE,
+    "params",
+    "nonzero_params",
+    "size_bytes",
+    "gzip_bytes",
+    col.GZIP_RATIO,
+    col.LATENCY,
+    col.SPEEDUP,
+    "flagged",
+]
+
+# Text columns, left-aligned on the page.
+LEFT = {"dataset", "model", "chain", "claim", "source", "measured here", "artefact", "stage", "rule", "configuration"}
+
+
+def png_base64(path) -> str:
+    return base64.b64encode(Path(path).read_bytes()).decode()
+
+
+def cell(value, digits=4) -> str:
+    """A table cell: blank for a missing value, floats to `digits` significant digits."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+# ----------------------------------------------------------------------------- anchors
+
+
+def load_anchors(path) -> dict:
+    return yaml.safe_load(Path(path).read_text())
+
+
+def references(config: dict) -> dict:
+    """Configured architecture name -> the published network it reproduces (None if it is none)."""
+    return {name: spec.get("reference") for name, spec in config["architectures"].items()}
+
+
+RATIO = col.GZIP_RATIO
+VERDICT = {True: "holds", False: "does not hold", None: "not judged (n = 1)"}
+
+
+def stat_text(row, metric: str, scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
+    """'mean [95 % interval] (n = k)' of a metric of an over-seeds row; no interval for one seed."""
+    n, mean = int(row[stat_column(metric, "n")]), row[stat_column(metric, "mean")] * scale
+    low, high = row[stat_column(metric, "ci_low")], row[stat_column(metric, "ci_high")]
+    if pd.isna(low):
+        return f"{mean:.{digits}f}{unit} (n = {n})"
+    low, high = sorted((low * scale, high * scale))
+    return f"{mean:.{digits}f}{unit} [{low:.{digits}f}, {high:.{digits}f}] (n = {n})"
+
+
+def best_within(table: pd.DataFrame, mask, tolerance_pt: float):
+    """(best, verdict): the highest mean ratio among the configurations whose paired loss interval is
+    within tolerance (verdict True); else among those whose mean loss is within but whose interval is
+    not (False: the near miss that several seeds measured); else among those with one seed whose loss
+    is within (None: not judged); else (None, False)."""
+    ratio = stat_column(RATIO, "mean")
+    pool = table[mask & table[ratio].notna()]
+    if pool.empty:
+        return None, False
+    verdicts = pool.apply(lambda row: stats.within(row, tolerance_pt), axis=1)
+    for verdict in (True, False, None):
+        candidates = pool[verdicts.map(lambda v, want=verdict: v is want)]
+        if verdict is not True:  # judged on the mean only, and said so
+            candidates = candidates[candidates[stat_column(col.ACCURACY_CHANGE, "mean")] >= -tolerance_pt]
+        if len(candidates):
+            return candidates.loc[candidates[ratio].idxmax()], verdict
+    return None, False
+
+
+def describe(best, verdict, tolerance_pt: float, target: float | None = None) -> str:
+    if best is None:
+        return f"no configuration is within {tolerance_pt:g} pt of its baseline: does not hold"
+    meets_target = target is None or best[stat_column(RATIO, "mean")] >= target
+    holds = verdict if verdict is None else bool(verdict and meets_target)
+    return (
+        f"{stat_text(best, RATIO, digits=1, unit='x')} ({best['configuration']}), accuracy change "
+        f"{stat_text(best, col.ACCURACY_CHANGE, unit=' pt')}: {VERDICT[holds]}"
+    )
+
+
+def config_row(table: pd.DataFrame, configuration: str):
+    rows = table[table["configuration"] == configuration]
+    return None if rows.empty else rows.iloc[0]
+
+
+def int8_row(table: pd.DataFrame, tolerance_pt: float) -> str | None:
+    int8 = config_row(table, "baseline/tflite-int8")
+    if int8 is None:
+        return None
+    low, high = int8[stat_column(col.PARENT_CHANGE, "ci_low")], int8[stat_column(col.PARENT_CHANGE, "ci_high")]
+    holds = None if pd.isna(low) else bool(max(abs(low), abs(high)) <= tolerance_pt)
+    text = (
+        f"{stat_text(int8, col.FILE_RATIO, unit='x')} smaller; accuracy change vs the Keras model "
+        f"{stat_text(int8, col.PARENT_CHANGE, unit=' pt')}: within +/-{tolerance_pt:g} pt {VERDICT[holds]}"
+    )
+    for column, label in ((col.SPEEDUP, "batch-1 speed"), (col.SPEEDUP_XNNPACK, "with XNNPACK")):
+        if pd.notna(int8.get(stat_column(column, "mean"))):
+            text += f"; {label} {stat_text(int8, column, unit='x')}"
+    return text
+
+
+def distill_speed_row(table: pd.DataFrame) -> str | None:
+    mean = stat_column(col.SPEEDUP, "mean")
+    if mean not in table:
+        return None
+    dq = table[(table["technique"] == "distill>tflite") & table[mean].notna()]
+    if dq.empty:
+        return None
+    best = dq.loc[dq[mean].idxmax()]
+    return (
+        f"{stat_text(best, col.SPEEDUP, digits=1, unit='x')} vs the teacher's fp32 .tflite ({best['configuration']}), "
+        f"accuracy {stat_text(best, 'accuracy', scale=100, unit=' %')}"
+    )
+
+
+def pair_anchors(dataset: str, model: str, reference: str, table: pd.DataFrame, anchors: dict) -> list:
+    """(claim, source, measured here) for one dataset x architecture reproducing a published network,
+    from its over-seeds table: every number with its interval, every claim judged on it."""
+    claims = anchors["claims"]
+    t = table["technique"]
+    rows = [(claims["int8"]["text"], claims["int8"]["source"], int8_row(table, claims["int8"]["tolerance_pt"]))]
+    pruning = claims["pruning"]
+    tolerance = pruning["tolerance_pt"][dataset]
+    rows.append(
+        (
+            f"pruning {pruning['ratio'][reference]}x smaller within {tolerance:g} pt (MNIST figure)",
+            pruning["source"],
+            describe(*best_within(table, t == "prune>tflite", tolerance), tolerance, pruning["ratio"][reference]),
+        )
+    )
+    target, tolerance = claims["prune_quantize"]["target"][dataset][reference]
+    combined = t.str.contains("prune") & (t.str.endswith("tflite") | t.str.endswith("qat"))
+    rows.append(
+        (
+            f"prune -> quantize {target}x smaller (best within {tolerance:g} pt)",
+            claims["prune_quantize"]["source"],
+            describe(*best_within(table, combined, tolerance), tolerance, target),
+        )
+    )
+    deep = claims["deep_compression"]
+    if reference in deep["text"].get(dataset, {}):
+        tolerance = deep["tolerance_pt"]
+        rows.append(
+            (
+                f"Deep Compression {deep['text'][dataset][reference]}",
+                deep["source"],
+                describe(
+                    *best_within(table, t == "prune>cluster>tflite", tolerance), tolerance, deep["ratio"][reference]
+                ),
+            )
+        )
+    rows.append((claims["distill_quantize"]["text"], claims["distill_quantize"]["source"], distill_speed_row(table)))
+    return [
+        {"dataset": dataset, "model": model, "claim": claim, "source": source, "measured here": measured}
+        for claim, source, measured in rows
+        if measured is not None
+    ]
+
+
+def anchors_table(frame: pd.DataFrame, anchors: dict, refs: dict) -> pd.DataFrame:
+    """Our numbers beside the survey's conclusions and the published anchors (report/anchors.yaml)."""
+    rows = []
+    for (dataset, model), group in frame.groupby(["dataset", "model"]):
+        if refs.get(model):
+            rows.extend(pair_anchors(dataset, model, refs[model], stats.over_seeds(group), anchors))
+    rows.extend(distillation_rows(frame, anchors["claims"]["distillation"]))
+    return pd.DataFrame(rows, columns=["dataset", "model", "claim", "source", "measured here"])
+
+
+def distillation_rows(frame: pd.DataFrame, claim: dict) -> list:
+    """The best distilled student (by mean over student seeds) against its from-scratch control,
+    paired by seed: a paired t-test, its p-value and effect size, and a verdict on the interval."""
+    rows = []
+    distilled = frame[(frame["technique"] == "distill") & (frame["student"] != "self")]
+    for (dataset, teacher, student), group in distilled.groupby(["dataset", "model", "student"]):
+        settings = group.groupby(["temperature", "alpha"])["accuracy"].mean()
+        temperature, alpha = settings.idxmax()
+        best = group[(group["temperature"] == temperature) & (group["alpha"] == alpha)].set_index("distill_seed")
+        controls = frame[
+            (frame["dataset"] == dataset) & (frame["model"] == student) & (frame["technique"] == "baseline")
+        ].set_index("seed")["accuracy"]
+        seeds = sorted(set(best.index) & set(controls.index))
+        if not seeds:
+            continue
+        test = stats.paired_test(best.loc[seeds, "accuracy"] * 100, controls.loc[seeds] * 100)
+        verdict = (
+            VERDICT[None]
+            if pd.isna(test["ci_low"])
+            else "beats its control"
+            if test["ci_low"] > 0
+            else "does not beat its control"
+        )
+        interval = "" if pd.isna(test["ci_low"]) else f" [{test['ci_low']:+.2f}, {test['ci_high']:+.2f}]"
+        test_text = (
+            "" if pd.isna(test["p_value"]) else f", p = {test['p_value']:.3g}, d_z = {test['effect_size_dz']:.2f}"
+        )
+        rows.append(
+            {
+                "dataset": dataset,
+                "model": teacher,
+                "claim": claim["text"],
+                "source": claim["source"],
+                "measured here": f"{student} at T={temperature:g}, alpha={alpha:g} (best of {len(settings)} by mean): "
+                f"{best.loc[seeds, 'accuracy'].mean() * 100:.2f} % vs {controls.loc[seeds].mean() * 100:.2f} % "
+                f"from scratch; paired gain {test['mean_diff']:+.2f} pt{interval} (n = {test['n']}){test_text}: "
+                f"{verdict}",
+            }
+        )
+    return rows
+
+
+SEED_COLUMNS = ["dataset", "model", "configuration", "n"] + [
+    stat_column(metric, stat)
+    for metric in (col.ACCURACY_CHANGE, RATIO, col.SPEEDUP)
+    for stat in ("mean", "ci_low", "ci_high")
+]
+
+
+def seeds_tables(table: pd.DataFrame) -> dict:
+    """The configurations run with several seeds (mean and 95 % interval), and how many ran with one."""
+    repeated = table[table["n"] >= 2]
+    repeated = shorten(repeated[[c for c in SEED_COLUMNS if c in repeated]])
+    return {"repeated": repeated, "single": int((table["n"] < 2).sum())}
+
+
+SHORT_NAMES = {
+    RATIO: "gzip_ratio",
+    col.SPEEDUP: "speedup_b1",
+    col.ACCURACY_CHANGE: "change_pt",
+}
+
+
+def shorten(frame: pd.DataFrame) -> pd.DataFrame:
+    """The long metric names of the over-seeds columns shortened for the page."""
+
+    def short(column: str) -> str:
+        for long, name in SHORT_NAMES.items():
+            column = column.replace(long, name)
+        return column
+
+    return frame.rename(columns=short)
+
+
+# ----------------------------------------------------------------------------- page
+
+
+def provenance(frame: pd.DataFrame, gpu: list) -> list:
+    hosts = ", ".join(sorted(set(frame["host"].dropna().astype(str)))) if "host" in frame else ""
+    first = gpu[0] if gpu else {}
+    versions = first.get("provenance", {}).get("versions", {})
+    return [
+        ("hosts that produced the records", hosts),
+        ("GPU", gpu_results(gpu).get("name") or gpu_results(gpu)["status"]),
+        ("versions (GPU job)", ", ".join(f"{k} {v}" for k, v in versions.items())),
+    ]
+
+
+GPU_KEYS = ("precision", "xla", "batch", "median_us", "p10_us", "p90_us", "throughput_sps")
+GPU_RATIOS = ("speedup_vs_float32", "speedup_vs_no_xla", "speedup_vs_baseline")
+
+
+def gpu_results(gpu: list) -> dict:
+    """The GPU family records as one table (energy in joules per 1000 images), or why there is none."""
+    measured = [record for record in gpu if record.get("gpu")]
+    if not measured:
+        reasons = sorted({record.get("reason", "") for record in gpu} - {""})
+        status = gpu[0]["status"] if gpu else "no GPU benchmark ran"
+        return {"frame": None, "status": status + (f" ({'; '.join(reasons)})" if reasons else "")}
+    rows = []
+    for record in measured:
+        for model in record["models"]:
+            for r in model["results"]:
+                row = {"family": record["family"].removeprefix("results/"), "chain": model["chain"]}
+                row.update({k: r[k] for k in GPU_KEYS})
+                row.update({k: r[k]["median"] for k in GPU_RATIOS if k in r})
+                joules = r.get("energy", {}).get("joules_per_1000_images")
+                if joules:
+                    row.update({"J per 1000 images": joules["median"], "J p10": joules["p10"], "J p90": joules["p90"]})
+                rows.append(row)
+    gpu_info = measured[0]["gpu"]
+    name = ", ".join(f"{k} {v}" for k, v in gpu_info.items() if v) if isinstance(gpu_info, dict) else str(gpu_info)
+    return {"frame": pd.DataFrame(rows), "name": name, "note": measured[0].get("note", "")}
+
+
+def energy_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per dataset x model: the float32 .tflite and the configurations on the accuracy-vs-estimated-energy
+    front, as means over seeds, with measured CPU energy where RAPL gave it."""
+    from .figures import configuration_means, pareto_front
+
+    if col.ENERGY_EST not in frame or frame[col.ENERGY_EST].notna().sum() == 0:
+        return pd.DataFrame()
+    files = frame[frame[col.ENERGY_EST].notna()]
+    shown = (col.MACS, col.MACS_NONZERO, col.ENERGY_EST_MEMORY, col.ENERGY_EST_RATIO, col.ENERGY_CPU)
+    extra = [c for c in shown if c in files]
+    rows = []
+    for (dataset, model), group in files.groupby(["dataset", "model"], sort=True):
+        points = configuration_means(group, col.ENERGY_EST)
+        keep = set(pareto_front(points, col.ENERGY_EST)["configuration"]) | {FP32_REFERENCE}
+        configs = group.assign(configuration=group["chain"].map(stats.configuration))
+        for name, sub in configs[configs["configuration"].isin(keep)].groupby("configuration"):
+            row = {"dataset": dataset, "model": model, "configuration": name, "n": len(sub)}
+            row[col.ACCURACY_CHANGE] = sub[col.ACCURACY_CHANGE].mean()
+            row[col.ENERGY_EST] = sub[col.ENERGY_EST].mean()
+            row.update({c: sub[c].mean() for c in extra})
+            rows.append(row)
+    return pd.DataFrame(rows).sort_values(["dataset", "model", col.ENERGY_EST], ascending=[True, True, False])
+
+
+def allocation_table(analyses: dict, budgets) -> pd.DataFrame:
+    """The per-layer sparsity the layerwise structure would give each model (its per-layer sensitivity)
+    for each global budget; '' where a budget is beyond the sensitivity grid."""
+    rows = []
+    for model, analysis in analyses.items():
+        allocations = {}
+        for budget in budgets:
+            try:
+                allocations[f"at {budget:.2f}"] = allocate(analysis["layers"], budget)["targets"]
+            except ValueError:
+                allocations[f"at {budget:.2f}"] = {}
+        for layer, curve in analysis["layers"].items():
+            row = {"model": model, "layer": layer, "weights": curve["params"]}
+            row.update({name: targets.get(layer, "") for name, targets in allocations.items()})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sections(figures: dict, tables: dict, extra_figures: dict | None = None) -> list:
+    """The report's sections, each with its declared figures, then any `extra_figures[title]` as
+    (name, path) pairs, and its tables."""
+    extra_figures = extra_figures or {}
+    return [
+        {
+            "title": title,
+            "figures": [{"name": n, "png": png_base64(figures[n])} for n in names if n in figures]
+            + [{"name": n, "png": png_base64(path)} for n, path in extra_figures.get(title, [])],
+            "note": SECTION_NOTES.get(title, ""),
+            "tables": tables.get(title, []),
+            "gpu": title == "Benchmarks",
+        }
+        for title, names in SECTIONS
+    ]
+
+
+def render(
+    frame: pd.DataFrame,
+    figures: dict,
+    gpu: dict,
+    config: dict,
+    anchors: dict,
+    template,
+    tables: dict | None = None,
+    extra_figures: dict | None = None,
+) -> str:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(Path(template).parent), autoescape=True, undefined=jinja2.StrictUndefined
+    )
+    env.filters["cell"] = cell
+    flagged = frame[frame["flagged"].astype(bool)]
+    return env.get_template(Path(template).name).render(
+        left=LEFT,
+        n_artefacts=len(frame),
+        anchors=anchors_table(frame, anchors, references(config)),
+        sources=anchors["sources"],
+        seeds=seeds_tables(stats.over_seeds(frame)),
+        flagged=flagged[["dataset", "model", "chain", "accuracy", "flag_reason"]],
+        sections=sections(figures, tables or {}, extra_figures),
+        gpu=gpu_results(gpu),
+        summary=frame[[c for c in SUMMARY_COLUMNS if c in frame]],
+        glossary=col.DECLARED,
+        provenance=provenance(frame, gpu),
+        config_text=yaml.safe_dump(config, sort_keys=False),
+    )
+
+
+def write(page: str, path) -> None:
+    with atomic_path(path) as tmp:
+        tmp.write_text(page)

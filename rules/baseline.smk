@@ -4,6 +4,7 @@
 rule baseline:
     input:
         data="results/data/{dataset}.npz",
+        model_file=model_file,
     output:
         model="results/{dataset}/{model}/seed{seed}/baseline/model.keras",
         metrics="results/{dataset}/{model}/seed{seed}/baseline/metrics.json",

@@ -24,10 +24,13 @@ single_reevaluation_timer(JobScheduler)
 
 SCHEMA = str(Path(workflow.basedir) / "schemas" / "config.schema.yaml")
 try:
-    study_config.check_at_startup(config, SCHEMA, fill_defaults=lambda cfg: validate(cfg, schema=SCHEMA))
+    LEFT_OUT = study_config.check_at_startup(config, SCHEMA, fill_defaults=lambda cfg: validate(cfg, schema=SCHEMA))
 except UserError as err:
     # One line that names the key or path, and no job planned: a typo fails in seconds.
     sys.exit(f"Error in the config: {err}")
+# Models the study cannot take (a layer outside the supported set, ...): their jobs are left out.
+for why in LEFT_OUT.values():
+    print(f"Left out of the study: {why}", file=sys.stderr)
 
 
 wildcard_constraints:
@@ -49,8 +52,12 @@ def study_chains():
         sweeps = study_config.chain_sweeps(config, entry)
         for dataset in entry.get("datasets", study["datasets"]):
             for model in entry.get("models", study["models"]):
+                if model in LEFT_OUT:
+                    continue
                 for seed in entry.get("seeds", study["seeds"]):
                     for chain in chain_grammar.expand_chains(kinds, sweeps, dataset, model, seed):
+                        if any(step.params.get("student") in LEFT_OUT for step in chain.steps):
+                            continue
                         for prefix in chain_grammar.prefixes(chain):
                             chains[prefix.path] = prefix
                         for control in distill_controls(chain):
@@ -81,7 +88,8 @@ def sensitivity_targets():
     """Per-layer sensitivity of each study model's first-seed baseline: the report's figures and allocations."""
     study = config["study"]
     seed = study["seeds"][0]
-    return [f"results/{d}/{m}/seed{seed}/baseline/sensitivity.json" for d in study["datasets"] for m in study["models"]]
+    models = [m for m in study["models"] if m not in LEFT_OUT]
+    return [f"results/{d}/{m}/seed{seed}/baseline/sensitivity.json" for d in study["datasets"] for m in models]
 
 
 def one_of(paths):
@@ -153,7 +161,15 @@ def family_inputs(wildcards):
 
 
 def architecture_spec(name):
+    if name in LEFT_OUT:  # asked for explicitly
+        sys.exit(f"Error: {LEFT_OUT[name]}")
     return study_config.architecture_spec(config, name)
+
+
+def model_file(wildcards):
+    """The Keras file a model is read from (an input, so a new file reruns what it feeds), if any."""
+    spec = architecture_spec(wildcards.model)
+    return [spec["path"]] if spec and spec["type"] == "keras" else []
 
 
 def technique(name):
@@ -166,6 +182,11 @@ def chain_from(wildcards):
 
 def dataset_npz(wildcards):
     return f"results/data/{wildcards.chain.split('/')[0]}.npz"
+
+
+def output_softmax(wildcards):
+    """Whether the chain's model comes from a file that ends in a softmax: its .tflite files put it back."""
+    return study_config.output_softmax(config, chain_from(wildcards).architecture)
 
 
 def parent_inputs(wildcards):

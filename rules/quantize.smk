@@ -31,6 +31,7 @@ for index, (tokens, parents) in enumerate(post_training_batches("tflite")):
             evaluation=TFLITE_EVALUATION,
             representative_samples=config["evaluation"]["representative_samples"],
             dense_per_channel=technique("tflite")["dense_per_channel"],
+            output_softmax=output_softmax,
         script:
             "../scripts/tflite.py"
 

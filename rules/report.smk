@@ -148,6 +148,7 @@ rule html_report:
                 **{f"fig_{n}": f"results/figures/{n}.png" for n in FIGURES},
                 "sensitivity": sensitivity_targets(),
                 "sensitivity_figures": [p.replace(".json", ".png") for p in sensitivity_targets()],
+                "baselines": [p.replace("sensitivity.json", "metrics.json") for p in sensitivity_targets()],
             }
         ),
     output:

@@ -7,10 +7,12 @@ from dnncomp.techniques import prune
 def main(smk):
     job = Job(smk)
     clusters = int(smk.wildcards.clusters)
-    model = prune.cluster_wrap(job.tfmot, job.keras, job.load_parent(), clusters)
+    model, skipped = prune.cluster_wrap(job.tfmot, job.keras, job.load_parent(), clusters)
+    for layer, why in skipped.items():
+        print(f"layer '{layer}' left unclustered: {why}")
     history = job.fine_tune(model)
     model = prune.strip_clusters(job.tfmot, model)
-    job.finish_keras(model, extra={"clusters": clusters, "history": history})
+    job.finish_keras(model, extra={"clusters": clusters, "history": history, "unclustered_layers": skipped})
 
 
 run(main, snakemake)  # noqa: F821

@@ -5,6 +5,7 @@ from pathlib import Path
 from dnncomp.core.io import read_json
 from dnncomp.jobs.job import run
 from dnncomp.report import html, summary
+from dnncomp.report.layout import MODELS_SECTION
 
 
 def main(smk):
@@ -17,6 +18,7 @@ def main(smk):
     }
     analyses = {Path(p).parent.parent.relative_to("results").as_posix(): read_json(p) for p in smk.input.sensitivity}
     tables["Pruning"].append(html.allocation_table(analyses, smk.params.budgets))
+    tables[MODELS_SECTION] = [html.layer_tables({p: read_json(p) for p in smk.input.baselines})]
     energy = html.energy_table(frame)
     tables["Energy"] = [energy] if len(energy) else []
     extra = {

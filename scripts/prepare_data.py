@@ -12,6 +12,8 @@ def main(smk):
     data.save(arrays, smk.output.data, spec["num_classes"])
     for split in data.SPLITS:
         print(f"{name} {split}: x {arrays[f'x_{split}'].shape}, y {arrays[f'y_{split}'].shape}")
+    if "class_names" in arrays:
+        print(f"{name} classes (label order): {', '.join(arrays['class_names'])}")
 
 
 run(main, snakemake)  # noqa: F821  (injected by Snakemake)

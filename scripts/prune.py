@@ -32,6 +32,9 @@ def main(smk):
         cfg,
         layer_targets=allocation and allocation["targets"],
     )
+    for layer, entry in plan.items():
+        if "left_dense" in entry:
+            print(f"layer '{layer}' left dense: {entry['left_dense']}")
     history = job.fine_tune(model, callbacks=prune.pruning_callbacks(job.tfmot))
     model = prune.strip(job.tfmot, model)
     tflite_sizes = {

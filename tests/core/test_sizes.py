@@ -48,3 +48,30 @@ def test_compressed_sizes_match_gzip():
     assert sizes["size_bytes"] == 1256
     assert sizes["gzip_bytes"] == len(gzip.compress(blob, compresslevel=9, mtime=0))
     assert sizes["xz_bytes"] < sizes["size_bytes"]
+
+
+def test_per_layer_macs_add_up_to_what_the_converted_file_executes(tf_modules):
+    """The report's layer table against the operation counts of the float32 .tflite (dnncomp.core.energy)."""
+    from dnncomp.core.energy import operation_counts
+    from dnncomp.core.evaluate import make_interpreter
+    from dnncomp.core.sizes import layer_table
+    from dnncomp.inputs import models
+    from dnncomp.techniques.quantize import convert
+
+    tf, keras, _ = tf_modules
+    lenet5 = models.build(
+        keras, "lenet5", {"type": "cnn", "conv": [6, 16], "kernel": 5, "dense": [120, 84]}, (28, 28, 1), 10
+    )
+    i = keras.Input((16, 16, 3))
+    x = keras.layers.Conv2D(8, 3, strides=2, padding="same")(i)
+    x = keras.layers.DepthwiseConv2D(3, padding="same", depth_multiplier=2)(x)
+    x = keras.layers.SeparableConv2D(12, 3)(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    separable = keras.Model(i, keras.layers.Dense(5)(x))
+    for model in (lenet5, separable):
+        table = layer_table(model)
+        assert sum(row["params"] for row in table) == model.count_params()
+        blob = convert(tf, model, "fp32", dense_per_channel=True)
+        assert sum(row["macs"] for row in table) == operation_counts(make_interpreter(blob))["macs"]
+    conv = next(row for row in layer_table(lenet5) if row["layer"] == "conv1")
+    assert conv["output_shape"] == "(28, 28, 6)" and conv["macs"] == 28 * 28 * 6 * 5 * 5

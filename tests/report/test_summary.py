@@ -430,3 +430,27 @@ def test_distillation_verdict_is_a_paired_test_over_seeds():
     # gains 0.5, 0.6, 0.4 pt: mean 0.5, sd 0.1, d_z 5; t = 8.66 with 2 df, p = 0.013
     assert "paired gain +0.50 pt" in text and "(n = 3)" in text and "d_z = 5.00" in text
     assert "p = 0.0131" in text and text.endswith("beats its control")
+
+
+def test_report_renders_for_a_dataset_and_a_model_with_no_published_anchors(records):
+    """A user's dataset (added by config) with a network that reproduces LeNet-5, and a user's own
+    network with no reference: claims with no figure for the dataset say so; the rest renders."""
+    paths, benches = records
+    frame = summary.summarize(summary.load_records(paths), *summary.bench_rows(benches))
+    frame["dataset"] = "parts"
+    mine = frame.copy()
+    mine["model"] = "my_net"
+    frame = pd.concat([frame, mine], ignore_index=True)
+    config = yaml.safe_load((ROOT / "config.yaml").read_text())
+    config["datasets"]["parts"] = {"source": "npz", "path": "parts.npz"}
+    config["architectures"]["my_net"] = {"type": "keras", "path": "my_net.keras"}
+    config["study"] = {"datasets": ["parts"], "models": ["lenet5", "my_net"], "seeds": [0]}
+    anchors = html.load_anchors(ANCHORS)
+    table = html.anchors_table(frame, anchors, html.references(config))
+    lenet = table[table["model"] == "lenet5"]
+    assert "not judged: the source published no figure for parts" in set(lenet["measured here"])
+    assert lenet["claim"].str.startswith("int8").any()  # a claim that needs no per-dataset figure is judged
+    assert not (table["model"] == "my_net").any()  # no reference network: no anchors, and no error
+    page = html.render(frame, {}, [], config, anchors, ROOT / "report" / "report.html.j2")
+    assert "not judged: the source published no figure for parts" in page and "my_net" in page
+    assert "<b>my_net</b> is the trained model of my_net.keras: every seed's" in page

@@ -145,3 +145,43 @@ def test_a_job_that_meets_bad_input_shows_one_line_and_no_traceback(workdir, tmp
     assert result.returncode != 0 and message in output, output[-3000:]
     assert "Traceback" not in output, output[-3000:]
     assert (workdir / "results/logs/data/mnist.log").read_text().strip() == message
+
+
+def test_model_files_are_read_at_start_up(workdir, tmp_path):
+    """A missing model file stops the run; a model the study cannot take (here a Lambda layer) is left
+    out with its reason while the rest of the study is planned; asking for its output fails with it."""
+    from dnncomp.core.runtime import keras_3
+
+    k = keras_3()
+    i = k.Input((28, 28, 1))
+    k.Model(i, k.layers.Dense(10)(k.layers.Flatten()(k.layers.Lambda(lambda t: t, name="code")(i)))).save(
+        tmp_path / "lambda.keras"
+    )
+    missing = {"architectures": {"mine": {"type": "keras", "path": str(tmp_path / "nope.keras")}}}
+    assert_one_line_error(
+        dry_run(workdir, {**missing, "study": {"models": ["mine"]}}),
+        [f"Error in the config: architectures.mine: file {tmp_path}/nope.keras does not exist"],
+    )
+    overlay = {
+        "architectures": {"mine": {"type": "keras", "path": str(tmp_path / "lambda.keras")}},
+        "study": {"models": ["lenet5", "mine"]},
+    }
+    planned = dry_run(workdir, overlay)
+    why = "architectures.mine: layer 'code' is a Lambda layer, refused: it holds Python code"
+    assert planned.returncode == 0, planned.stderr[-3000:]
+    assert f"Left out of the study: {why}" in planned.stderr
+    assert "results/mnist/lenet5/seed0/baseline/model.keras" in planned.stdout
+    assert "/mine/" not in planned.stdout
+    path = workdir / "overlay.yaml"
+    asked = snakemake(
+        workdir,
+        "-n",
+        "results/mnist/mine/seed0/baseline/metrics.json",
+        "--configfile",
+        str(TINY),
+        str(path),
+        check=False,
+        timeout=300,
+    )
+    output = asked.stdout + asked.stderr
+    assert asked.returncode != 0 and f"Error: {why}" in output and "Traceback" not in output, output[-3000:]

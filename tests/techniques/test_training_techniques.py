@@ -156,7 +156,8 @@ def test_clustering_limits_unique_values_and_keeps_zeros(tf_modules, trained, ti
     kernel = np.asarray(trained.get_layer("fc1").kernel)
     kernel[np.abs(kernel) < np.percentile(np.abs(kernel), 50)] = 0
     trained.get_layer("fc1").kernel.assign(kernel)
-    model = prune.cluster_wrap(tfmot, keras, trained, 8)
+    model, skipped = prune.cluster_wrap(tfmot, keras, trained, 8)
+    assert skipped == {}
     fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), {**HP, "epochs": 1}, early_stopping=False)
     model = prune.strip_clusters(tfmot, model)
     clustered = np.asarray(model.get_layer("fc1").kernel)
@@ -250,7 +251,7 @@ def test_pcqat_keeps_zeros_and_shared_values_in_the_int8_file(tf_modules, traine
     kernel = np.asarray(trained.get_layer("fc1").kernel)
     kernel[np.abs(kernel) < np.percentile(np.abs(kernel), 50)] = 0
     trained.get_layer("fc1").kernel.assign(kernel)
-    clustered = prune.strip_clusters(tfmot, prune.cluster_wrap(tfmot, keras, trained, 8))
+    clustered = prune.strip_clusters(tfmot, prune.cluster_wrap(tfmot, keras, trained, 8)[0])
     model, scheme = qat_model(tfmot, keras, clustered, 8, pruned=preserving, clustered=preserving)
     assert scheme == ("8bit-sparsity-cluster-preserving" if preserving else "8bit-default")
     fit(keras, model, tiny_dataset.split("train"), tiny_dataset.split("val"), {**HP, "epochs": 1}, early_stopping=False)
@@ -262,3 +263,16 @@ def test_pcqat_keeps_zeros_and_shared_values_in_the_int8_file(tf_modules, traine
         assert zeros < 0.49 or levels > 9, "plain QAT kept the structure: the check above proves nothing"
     x, y = tiny_dataset.split("test")
     assert accuracy(tflite_logits(make_interpreter(convert_qat(tf, model)), x), y) > 0.9
+
+
+def test_a_kernel_too_sparse_to_cluster_is_left_as_it_is_and_named(tf_modules, trained):
+    """TFMOT cannot place more centroids than a sign has weights: that layer stays unclustered."""
+    _, keras, tfmot = tf_modules
+    kernel = np.zeros_like(np.asarray(trained.get_layer("fc2").kernel))
+    kernel[0, :3] = [-0.5, 0.3, 0.2]
+    trained.get_layer("fc2").kernel.assign(kernel)
+    model, skipped = prune.cluster_wrap(tfmot, keras, trained, 8)
+    assert list(skipped) == ["fc2"] and skipped["fc2"].startswith("3 non-zero weights: too few of one sign")
+    stripped = prune.strip_clusters(tfmot, model)
+    assert len(np.unique(np.asarray(stripped.get_layer("fc1").kernel))) <= 8  # the others are clustered
+    np.testing.assert_array_equal(np.asarray(stripped.get_layer("fc2").kernel), kernel)

@@ -22,12 +22,18 @@ import numpy as np
 from .errors import ConfigError
 
 MAC_OPS = {"FULLY_CONNECTED", "CONV_2D", "DEPTHWISE_CONV_2D"}
-ELEMENTWISE_OPS = {"ADD", "MUL", "SUB"}  # one operation per output element
-POOL_OPS = {"MAX_POOL_2D", "AVERAGE_POOL_2D"}  # input - output elements: exact for non-overlapping windows
+# One operation per output element: arithmetic, and activations that are not fused into a MAC op
+# (after an Add, or a user's standalone ReLU6 / LeakyReLU / sigmoid layer).
+ELEMENTWISE_OPS = {
+    *("ADD", "MUL", "SUB", "MAXIMUM", "MINIMUM"),
+    *("RELU", "RELU6", "RELU_N1_TO_1", "LEAKY_RELU", "PRELU", "LOGISTIC", "TANH", "HARD_SWISH", "ELU", "GELU"),
+}
+# Input - output elements: exact for non-overlapping windows and for global pooling (MEAN, REDUCE_MAX).
+POOL_OPS = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "SUM", "REDUCE_MAX"}
 # Ops whose output the runtime computes once for constant weights (kept in the arena, then read).
 WEIGHT_DECODE_OPS = {"DENSIFY", "DEQUANTIZE"}
 # Ops that move or rescale data without arithmetic worth pricing against the MACs.
-NOT_PRICED = {"RESHAPE", "QUANTIZE", "DEQUANTIZE", "DENSIFY", "SOFTMAX"}
+NOT_PRICED = {"RESHAPE", "QUANTIZE", "DEQUANTIZE", "DENSIFY", "SOFTMAX", "PAD", "CONCATENATION"}
 
 # TFLite's integer kernels accumulate int8 (and int4, unpacked to int8) products in int32.
 ACCUMULATOR = {"int8": "int32", "int16": "int64", "float32": "float32", "float16": "float16"}

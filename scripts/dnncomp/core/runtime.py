@@ -53,6 +53,15 @@ def hide_keras_3() -> None:
     sys.modules.setdefault("keras", None)
 
 
+def keras_3():
+    """Keras 3 itself, for the one job that reads a file Keras 3 saved (it was hidden by hide_keras_3)."""
+    if sys.modules.get("keras", 0) is None:
+        del sys.modules["keras"]
+    import keras
+
+    return keras
+
+
 def init_tf(threads: int = 1, seed: int | None = None, deterministic: bool | None = None, with_tfmot: bool = True):
     """Import TensorFlow for this job; return (tf, keras, tfmot), tfmot None unless with_tfmot.
 

@@ -72,3 +72,35 @@ def quantize_symmetric(kernel: np.ndarray, bits: int, per_channel: bool = True) 
     scale = np.where(max_abs > 0, max_abs / qmax, 1.0).astype(np.float32)
     q = np.clip(np.round(kernel / scale), -qmax, qmax)
     return (q * scale).astype(kernel.dtype), np.atleast_1d(scale).reshape(-1)
+
+
+def layer_macs(layer) -> int:
+    """Multiply-accumulates of one layer at batch 1, from its kernel and output shapes (0 for layers
+    without a kernel)."""
+    out = layer.output_shape
+    spatial = int(np.prod(out[1:-1])) if len(out) > 2 else 1
+    name = type(layer).__name__
+    if name == "SeparableConv2D":
+        depthwise, pointwise = layer.depthwise_kernel.shape, layer.pointwise_kernel.shape
+        return spatial * (int(np.prod(depthwise)) + int(np.prod(pointwise)))
+    if name == "DepthwiseConv2D":
+        return spatial * int(np.prod(layer.depthwise_kernel.shape))
+    kernel = getattr(layer, "kernel", None)
+    if kernel is None:
+        return 0
+    shape = kernel.shape  # Dense [in, out]; Conv2D [kh, kw, in / groups, filters]
+    return spatial * int(np.prod(shape))
+
+
+def layer_table(model) -> list:
+    """Each layer of a Keras model: name, type, output shape, parameters, MACs at batch 1."""
+    return [
+        {
+            "layer": layer.name,
+            "type": type(layer).__name__,
+            "output_shape": str(tuple(layer.output_shape[1:])) if not isinstance(layer.output_shape, list) else "",
+            "params": int(layer.count_params()),
+            "macs": layer_macs(layer) if not isinstance(layer.output_shape, list) else 0,
+        }
+        for layer in model.layers
+    ]

@@ -24,6 +24,7 @@ import numpy as np
 
 from ..core.errors import UserError
 from ..core.io import atomic_path
+from . import image_folder
 
 
 class DataError(UserError):
@@ -63,6 +64,7 @@ class Dataset:
     x_test: np.ndarray
     y_test: np.ndarray
     num_classes: int
+    class_names: list | None = None  # folder sources: the class folders' names, label 0 first
 
     @property
     def input_shape(self) -> tuple:
@@ -178,12 +180,14 @@ def resolve_source(name: str, spec: dict, data_dir: str | None, download_dir: Pa
         return read_npz(Path(spec["path"]))
     if source == "idx":
         return read_idx_dir(Path(spec["path"]))
+    if source == "folder":
+        return image_folder.read(Path(spec["path"]), spec["image_size"], spec["channels"])
     if source == "auto" and data_dir:
         copy = local_copy(name, data_dir)
         return read_npz(copy) if copy.suffix == ".npz" else read_idx_dir(copy)
     if source in ("auto", "download"):
         return fetch_canonical(name, spec, data_dir, download_dir)
-    raise DataError(f"datasets.{name}.source: unknown source '{source}' (auto, download, npz, idx)")
+    raise DataError(f"datasets.{name}.source: unknown source '{source}' (auto, download, npz, idx, folder)")
 
 
 def local_copy(name: str, data_dir: str) -> Path:
@@ -229,6 +233,16 @@ def check_source(name: str, spec: dict, data_dir: str | None) -> None:
             check(Path(spec["path"]))
         except DataError as err:
             raise DataError(f"datasets.{name}.path: {err}") from None
+    elif source == "folder":
+        try:
+            classes = image_folder.class_names(Path(spec["path"]))
+        except image_folder.FolderError as err:
+            raise DataError(f"datasets.{name}.path: {err}") from None
+        if len(classes) != spec.get("num_classes", len(classes)):
+            raise DataError(
+                f"datasets.{name}.num_classes: {spec['num_classes']}, but {spec['path']}/train has "
+                f"{len(classes)} class folders ({', '.join(classes)})"
+            )
     elif source == "auto" and data_dir:
         copy = local_copy(name, data_dir)
         (check_npz_file if copy.suffix == ".npz" else check_idx_dir)(copy)
@@ -267,8 +281,10 @@ def fetch_canonical(name: str, spec: dict, data_dir: str | None, download_dir: P
 
 def validate_arrays(name: str, arrays: dict, num_classes: int) -> dict:
     """Check shapes, dtypes and labels; return images as (N, H, W, C) uint8 and labels as (N,) uint8."""
-    out = {}
-    for split in ("train", "test"):
+    out = {"class_names": arrays["class_names"]} if "class_names" in arrays else {}
+    for split in ("train", "test", "val"):
+        if split == "val" and "x_val" not in arrays:
+            continue
         x, y = np.asarray(arrays[f"x_{split}"]), np.asarray(arrays[f"y_{split}"])
         if x.dtype != np.uint8:
             raise DataError(f"{name}: x_{split} has dtype {x.dtype}, expected uint8 pixels")
@@ -296,27 +312,30 @@ def validate_arrays(name: str, arrays: dict, num_classes: int) -> dict:
 
 
 def split_and_subset(arrays: dict, validation_fraction: float, seed: int, subset: dict | None = None) -> dict:
-    """Carve a validation split from train (never test) and optionally keep a stratified-free random subset."""
+    """Carve a validation split from train (never test), unless the source has its own, and optionally
+    keep a stratified-free random subset."""
     rng = np.random.default_rng(seed)
     x, y = arrays["x_train"], arrays["y_train"]
     order = rng.permutation(len(x))
     subset = subset or {}
+    own_val = "x_val" in arrays
     if subset.get("train"):
-        order = order[: int(subset["train"] / (1 - validation_fraction))]
-    n_val = int(round(len(order) * validation_fraction))
+        order = order[: int(subset["train"] / (1 - (0 if own_val else validation_fraction)))]
+    n_val = 0 if own_val else int(round(len(order) * validation_fraction))
     val, train = order[:n_val], order[n_val:]
     x_test, y_test = arrays["x_test"], arrays["y_test"]
     if subset.get("test"):
         keep = rng.permutation(len(x_test))[: subset["test"]]
         x_test, y_test = x_test[keep], y_test[keep]
-    return {
+    out = {
         "x_train": x[train],
         "y_train": y[train],
-        "x_val": x[val],
-        "y_val": y[val],
+        "x_val": arrays["x_val"] if own_val else x[val],
+        "y_val": arrays["y_val"] if own_val else y[val],
         "x_test": x_test,
         "y_test": y_test,
     }
+    return {**out, "class_names": arrays["class_names"]} if "class_names" in arrays else out
 
 
 def prepare(name: str, spec: dict, data_dir: str | None, download_dir: Path, seed: int) -> dict:
@@ -336,8 +355,11 @@ def load(path: Path) -> Dataset:
     if not path.is_file():
         raise DataError(f"prepared dataset {path} is missing; run the prepare_data rule first")
     with np.load(path) as data:
+        names = [str(n) for n in data["class_names"]] if "class_names" in data.files else None
         return Dataset(
-            num_classes=int(data["num_classes"]), **{f"{a}_{s}": data[f"{a}_{s}"] for s in SPLITS for a in "xy"}
+            num_classes=int(data["num_classes"]),
+            class_names=names,
+            **{f"{a}_{s}": data[f"{a}_{s}"] for s in SPLITS for a in "xy"},
         )
 
 

@@ -2,6 +2,7 @@
 
     mlp: {type: mlp, hidden: [300, 100]}                          -> LeNet-300-100
     cnn: {type: cnn, conv: [6, 16], kernel: 5, dense: [120, 84]}  -> LeNet-5
+    keras: {type: keras, path: FILE}                              -> the file's architecture (keras_file)
 
 Inputs are raw pixels (float tensors holding 0..255; the data stays uint8 in memory) and a
 Rescaling layer inside the model divides by 255, so every artefact takes the same input. Outputs
@@ -11,6 +12,7 @@ are logits: the distillation loss needs them and argmax does not care.
 from __future__ import annotations
 
 from ..core.errors import UserError
+from . import keras_file
 
 
 class ModelSpecError(UserError):
@@ -18,7 +20,10 @@ class ModelSpecError(UserError):
 
 
 def build(keras, name: str, spec: dict, input_shape: tuple, num_classes: int):
+    """A fresh model (weights from its initializers) on raw-pixel inputs, ending in logits."""
     kind = spec.get("type")
+    if kind == "keras":
+        return keras_file.build(keras, name, spec, input_shape, num_classes)
     inputs = keras.Input(shape=tuple(input_shape), dtype="float32", name="pixels")
     x = keras.layers.Rescaling(1.0 / 255.0, name="rescale")(inputs)
     if kind == "mlp":
@@ -38,7 +43,7 @@ def build(keras, name: str, spec: dict, input_shape: tuple, num_classes: int):
         for i, units in enumerate(spec.get("dense", []), start=1):
             x = keras.layers.Dense(units, activation="relu", name=f"fc{i}")(x)
     else:
-        raise ModelSpecError(f"architectures.{name}.type: unknown type '{kind}' (mlp, cnn)")
+        raise ModelSpecError(f"architectures.{name}.type: unknown type '{kind}' (mlp, cnn, keras)")
     outputs = keras.layers.Dense(num_classes, name="logits")(x)
     return keras.Model(inputs, outputs, name=name)
 

@@ -171,23 +171,30 @@ def pair_anchors(dataset: str, model: str, reference: str, table: pd.DataFrame, 
     t = table["technique"]
     rows = [(claims["int8"]["text"], claims["int8"]["source"], int8_row(table, claims["int8"]["tolerance_pt"]))]
     pruning = claims["pruning"]
-    tolerance = pruning["tolerance_pt"][dataset]
-    rows.append(
-        (
-            f"pruning {pruning['ratio'][reference]}x smaller within {tolerance:g} pt (MNIST figure)",
-            pruning["source"],
-            describe(*best_within(table, t == "prune>tflite", tolerance), tolerance, pruning["ratio"][reference]),
+    tolerance = pruning["tolerance_pt"].get(dataset)
+    if tolerance is None:
+        rows.append((f"pruning {pruning['ratio'][reference]}x smaller", pruning["source"], no_anchor(dataset)))
+    else:
+        rows.append(
+            (
+                f"pruning {pruning['ratio'][reference]}x smaller within {tolerance:g} pt (MNIST figure)",
+                pruning["source"],
+                describe(*best_within(table, t == "prune>tflite", tolerance), tolerance, pruning["ratio"][reference]),
+            )
         )
-    )
-    target, tolerance = claims["prune_quantize"]["target"][dataset][reference]
-    combined = t.str.contains("prune") & (t.str.endswith("tflite") | t.str.endswith("qat"))
-    rows.append(
-        (
-            f"prune -> quantize {target}x smaller (best within {tolerance:g} pt)",
-            claims["prune_quantize"]["source"],
-            describe(*best_within(table, combined, tolerance), tolerance, target),
+    target = claims["prune_quantize"]["target"].get(dataset, {}).get(reference)
+    if target is None:
+        rows.append(("prune -> quantize smaller", claims["prune_quantize"]["source"], no_anchor(dataset)))
+    else:
+        target, tolerance = target
+        combined = t.str.contains("prune") & (t.str.endswith("tflite") | t.str.endswith("qat"))
+        rows.append(
+            (
+                f"prune -> quantize {target}x smaller (best within {tolerance:g} pt)",
+                claims["prune_quantize"]["source"],
+                describe(*best_within(table, combined, tolerance), tolerance, target),
+            )
         )
-    )
     deep = claims["deep_compression"]
     if reference in deep["text"].get(dataset, {}):
         tolerance = deep["tolerance_pt"]
@@ -206,6 +213,10 @@ def pair_anchors(dataset: str, model: str, reference: str, table: pd.DataFrame, 
         for claim, source, measured in rows
         if measured is not None
     ]
+
+
+def no_anchor(dataset: str) -> str:
+    return f"not judged: the source published no figure for {dataset}"
 
 
 def anchors_table(frame: pd.DataFrame, anchors: dict, refs: dict) -> pd.DataFrame:
@@ -375,6 +386,26 @@ def allocation_table(analyses: dict, budgets) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def imported_models(config: dict, frame: pd.DataFrame) -> dict:
+    """{model: file} of the study's models whose baseline is a trained file (trained: true)."""
+    archs = config.get("architectures", {})
+    return {
+        name: archs[name]["path"]
+        for name in sorted(set(frame["model"]))
+        if archs.get(name, {}).get("type") == "keras" and archs[name].get("trained", True)
+    }
+
+
+def layer_tables(baselines: dict) -> pd.DataFrame:
+    """The layers of each study model, from its first seed's baseline record ({chain: record})."""
+    rows = [
+        {"dataset / model": f"{record['dataset']} / {record['model']}", **layer}
+        for record in baselines.values()
+        for layer in (record.get("extra") or {}).get("layers", [])
+    ]
+    return pd.DataFrame(rows, columns=["dataset / model", "layer", "type", "output_shape", "params", "macs"])
+
+
 def sections(figures: dict, tables: dict, extra_figures: dict | None = None) -> list:
     """The report's sections, each with its declared figures, then any `extra_figures[title]` as
     (name, path) pairs, and its tables."""
@@ -420,6 +451,7 @@ def render(
         glossary=col.DECLARED,
         provenance=provenance(frame, gpu),
         config_text=yaml.safe_dump(config, sort_keys=False),
+        imported=imported_models(config, frame),
     )
 
 

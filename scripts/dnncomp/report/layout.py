@@ -2,6 +2,7 @@
 from them, and the Snakemake report files each figure under its section's first word."""
 
 COST_SECTION = "Cost of the study"
+MODELS_SECTION = "Models, layer by layer"
 SECTIONS = (
     ("Quantization", ("ptq_modes", "bits")),
     ("Pruning", ("pruning", "prune_quantize")),
@@ -9,6 +10,7 @@ SECTIONS = (
     ("Benchmarks", ("speedups",)),
     ("Energy", ("energy",)),
     ("Overview: Pareto fronts", ("pareto",)),
+    (MODELS_SECTION, ()),
     (COST_SECTION, ()),
 )
 

@@ -32,6 +32,15 @@ def learning_curve(history: dict, path, title: str) -> None:
     save(fig, path)
 
 
+def no_training(path, title: str) -> None:
+    """The learning-curve slot of a baseline that was imported, not trained here."""
+    fig, ax = plt.subplots(figsize=(9, 1.6))
+    ax.axis("off")
+    ax.text(0.5, 0.5, "no learning curve: the baseline's trained weights come from the file", ha="center", va="center")
+    fig.suptitle(title)
+    save(fig, path)
+
+
 def sensitivity_curves(analysis: dict, path, title: str) -> None:
     """Validation accuracy lost when one layer at a time is pruned one-shot, per layer."""
     fig, ax = plt.subplots(figsize=(6.4, 3.8))
@@ -41,6 +50,13 @@ def sensitivity_curves(analysis: dict, path, title: str) -> None:
     ax.set(xlabel="sparsity of the one layer pruned", ylabel="validation accuracy lost (pt)")
     ax.set_yscale("symlog", linthresh=1)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    # A user's model may have dozens of layers: then the legend goes beside the axes, in columns.
+    many = len(analysis["layers"]) > 8
+    ax.legend(
+        fontsize=7 if many else 8,
+        ncol=1 + len(analysis["layers"]) // 16,
+        loc="upper left" if many else None,
+        bbox_to_anchor=(1.01, 1.0) if many else None,
+    )
     ax.set_title(title)
     save(fig, path)

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..core.errors import ConfigError
-from ..inputs import data
+from ..inputs import data, image_folder
 from . import chain as chain_grammar
 
 
@@ -111,6 +111,18 @@ def used_datasets(cfg: dict) -> list:
     return list(names)
 
 
+def count_folder_classes(cfg: dict) -> None:
+    """A folder dataset has as many classes as class folders: num_classes is set from them unless the
+    config gives it (before the schema's default of 10 is filled in). A wrong layout is reported by
+    check_data_sources, with its key."""
+    for spec in cfg["datasets"].values():
+        if spec.get("source") == "folder" and "num_classes" not in spec:
+            try:
+                spec["num_classes"] = len(image_folder.class_names(Path(spec["path"])))
+            except image_folder.FolderError:
+                pass
+
+
 def check_data_sources(cfg: dict) -> None:
     """Every dataset the study uses has its file or folder in place, so a typo in a path fails now, not
     after the first jobs ran."""
@@ -118,15 +130,47 @@ def check_data_sources(cfg: dict) -> None:
         data.check_source(name, cfg["datasets"][name], cfg.get("data_dir"))
 
 
-def check_at_startup(cfg: dict, schema_path, fill_defaults: Callable[[dict], None]) -> None:
+def used_architectures(cfg: dict) -> list:
+    """The study's models, the chains' models and every distillation student, in config order."""
+    names = dict.fromkeys(cfg["study"]["models"])
+    names.update(dict.fromkeys(technique(cfg, "distill").get("students", [])))
+    for entry in cfg["chains"]:
+        names.update(dict.fromkeys(entry.get("models", [])))
+        names.update(dict.fromkeys(((entry.get("sweep") or {}).get("distill") or {}).get("students", [])))
+    return [name for name in names if name != "self"]
+
+
+def check_model_files(cfg: dict) -> dict:
+    """Read the config inside every model file the study uses, without deserializing anything. A
+    missing or unreadable file raises (a typo); a model the study cannot take (a layer outside the
+    supported set, a Lambda layer, a custom object) is returned as {name: why}: its jobs are left out
+    and the rest of the study runs."""
+    from ..inputs import graph, keras_file
+
+    left_out = {}
+    for name in used_architectures(cfg):
+        spec = cfg["architectures"][name]
+        if spec["type"] != "keras":
+            continue
+        try:
+            keras_file.read_graph(spec["path"], f"architectures.{name}")
+        except graph.UnsupportedModel as err:
+            left_out[name] = str(err)
+    return left_out
+
+
+def check_at_startup(cfg: dict, schema_path, fill_defaults: Callable[[dict], None]) -> dict:
     """Everything that can be checked before a job is planned, in order: the schema (one line per
     problem), its defaults filled in (`fill_defaults`, Snakemake's validate), the config's cross-
-    references and chains, and the dataset files. Raises a UserError that names the key or path."""
+    references and chains, the dataset files and the model files. Raises a UserError that names the
+    key or path; returns the models left out of the study, {name: why} (check_model_files)."""
     schema = load_schema(schema_path)
     check_schema(cfg, schema)
+    count_folder_classes(cfg)
     fill_defaults(cfg)
     check_config(cfg, validate=lambda sweeps: check_schema(sweeps, schema))
     check_data_sources(cfg)
+    return check_model_files(cfg)
 
 
 def check_config(cfg: dict, validate: Callable[[dict], None]) -> None:
@@ -156,6 +200,16 @@ def architecture_spec(cfg: dict, name: str) -> dict | None:
     """What builds an architecture (not its `reference`, which only labels the report)."""
     spec = cfg["architectures"].get(name)
     return None if spec is None else {key: value for key, value in spec.items() if key != "reference"}
+
+
+def output_softmax(cfg: dict, name: str) -> bool:
+    """Whether architecture `name` is read from a file whose model ends in a softmax."""
+    spec = cfg["architectures"][name]
+    if spec["type"] != "keras":
+        return False
+    from ..inputs import keras_file
+
+    return keras_file.ends_in_softmax(spec["path"])
 
 
 def resolve_hparams(training: dict, dataset: str, model: str) -> dict:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..core.sizes import kernel_sparsity
 from ..core.stepkind import Param, StepKind
 
@@ -77,6 +79,18 @@ def prunable(keras, layer) -> bool:
     return isinstance(layer, (keras.layers.Dense, keras.layers.Conv2D))
 
 
+# Why a depthwise or separable convolution keeps its weights (a user's MobileNet-style model has them).
+NOT_PRUNED = (
+    "depthwise kernels are not pruned: each holds one small filter per channel, and LiteRT has no sparse "
+    "kernel for them; remove whole channels instead"
+)
+
+
+def unpruned_kernel(layer) -> bool:
+    """A layer with a convolution kernel that prunable() leaves alone (DepthwiseConv2D, SeparableConv2D)."""
+    return hasattr(layer, "depthwise_kernel")
+
+
 def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps: int, cfg: dict, layer_targets=None):
     """Wrap each Dense/Conv2D layer with prune_low_magnitude.
 
@@ -107,6 +121,8 @@ def prune_wrap(tfmot, keras, model, sparsity: float, structure: str, total_steps
 
     def wrap(layer):
         if not prunable(keras, layer):
+            if unpruned_kernel(layer):
+                plan[layer.name] = {"target_sparsity": 0.0, "left_dense": NOT_PRUNED}
             return layer
         target = (
             layer_sparsity(layer.name, sparsity, caps) if layer_targets is None else allocated(layer_targets, layer)
@@ -158,23 +174,37 @@ def mask_steps(model) -> int:
     return max((schedule.end_step for schedule in schedules if schedule is not None), default=0)
 
 
-def cluster_wrap(tfmot, keras, model, clusters: int):
-    """Cluster each Dense/Conv2D kernel into `clusters` shared values, keeping pruned zeros at zero."""
+def cluster_wrap(tfmot, keras, model, clusters: int) -> tuple:
+    """(the model with each Dense/Conv2D kernel clustered into `clusters` shared values, pruned zeros
+    kept at zero; {layer: why} for the layers left as they are).
+
+    TFMOT splits the non-zero centroids between negative and positive weights in proportion and cannot
+    place more centroids than a side has weights: a small or very sparse kernel (a user's 1x1
+    convolution pruned to 90 %) is refused when its wrapper is built, and stays unclustered."""
+    import tensorflow as tf
     from tensorflow_model_optimization.python.core.clustering.keras.experimental import cluster as cluster_api
 
     ck = tfmot.clustering.keras
+    skipped = {}
 
     def wrap(layer):
         if not prunable(keras, layer):
             return layer
-        return cluster_api.cluster_weights(
+        wrapper = cluster_api.cluster_weights(
             layer,
             number_of_clusters=int(clusters),
             cluster_centroids_init=ck.CentroidInitialization.KMEANS_PLUS_PLUS,
             preserve_sparsity=True,
         )
+        try:
+            wrapper.build(layer.input_shape)  # the centroids are initialized here
+        except tf.errors.InvalidArgumentError:
+            nonzero = int(np.count_nonzero(np.asarray(layer.kernel)))
+            skipped[layer.name] = f"{nonzero} non-zero weights: too few of one sign for {clusters} clusters"
+            return layer
+        return wrapper
 
-    return keras.models.clone_model(model, clone_function=wrap)
+    return keras.models.clone_model(model, clone_function=wrap), skipped
 
 
 def strip_clusters(tfmot, model):

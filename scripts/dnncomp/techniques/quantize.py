@@ -71,6 +71,11 @@ def convert(tf, model, mode: str, *, dense_per_channel: bool, representative: np
     return converter.convert()
 
 
+def with_softmax(keras, model):
+    """The model with a softmax after its logits (a user's model that gave probabilities)."""
+    return keras.Model(model.inputs, keras.layers.Softmax(name="probabilities")(model.outputs[0]), name=model.name)
+
+
 def convert_qat(tf, qat_model, sparse: bool = False) -> bytes:
     converter = tf.lite.TFLiteConverter.from_keras_model(qat_model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT] + ([tf.lite.Optimize.EXPERIMENTAL_SPARSITY] if sparse else [])

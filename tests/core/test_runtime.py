@@ -13,39 +13,39 @@ NOISE_LINE = (
 )
 
 
-def test_start_up_noise_is_dropped_and_every_other_line_kept(tmp_path):
-    """Lines written to file descriptor 2 inside the block, as a C++ library writes them."""
+def written_to_fd2(tmp_path, body) -> str:
+    """What `body` leaves on file descriptor 2, as a C++ library writes there, with the filter around it."""
     out = tmp_path / "stderr.txt"
     saved = os.dup(2)
     with open(out, "w") as handle:
         os.dup2(handle.fileno(), 2)
         try:
             with native_stderr_without(STARTUP_NOISE):
-                os.write(2, NOISE_LINE.encode())
-                os.write(2, b"W0000 something a user must see\n")
-                os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on. You may see ...\n")
-            os.write(2, b"after the block\n")
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-    assert out.read_text() == "W0000 something a user must see\nafter the block\n"
-
-
-def test_a_failure_inside_the_block_keeps_what_was_printed(tmp_path):
-    out = tmp_path / "stderr.txt"
-    saved = os.dup(2)
-    with open(out, "w") as handle:
-        os.dup2(handle.fileno(), 2)
-        try:
-            with native_stderr_without(STARTUP_NOISE):
-                os.write(2, b"the reason it failed\n")
-                raise RuntimeError("boom")
+                body()
         except RuntimeError:
             pass
         finally:
+            os.write(2, b"after the block\n")
             os.dup2(saved, 2)
             os.close(saved)
-    assert out.read_text() == "the reason it failed\n"
+    return out.read_text()
+
+
+def test_start_up_noise_is_dropped_and_every_other_line_kept(tmp_path):
+    def body():
+        os.write(2, NOISE_LINE.encode())
+        os.write(2, b"W0000 something a user must see\n")
+        os.write(2, b"I0000 port.cc:153] oneDNN custom operations are on. You may see ...\n")
+
+    assert written_to_fd2(tmp_path, body) == "W0000 something a user must see\nafter the block\n"
+
+
+def test_a_failure_inside_the_block_keeps_what_was_printed(tmp_path):
+    def body():
+        os.write(2, b"the reason it failed\n")
+        raise RuntimeError("boom")
+
+    assert written_to_fd2(tmp_path, body) == "the reason it failed\nafter the block\n"
 
 
 def test_a_job_log_opens_with_the_device_and_has_no_start_up_noise(tmp_path):

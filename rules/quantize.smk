@@ -36,6 +36,40 @@ for index, (tokens, parents) in enumerate(post_training_batches("tflite")):
             "../scripts/tflite.py"
 
 
+# litert-quantizer on each parent's float32 file: one job per parent for each kind (lq recipes, lqmix budgets).
+for kind in ("lq", "lqmix"):
+    for index, (tokens, parents) in enumerate(post_training_batches(kind)):
+
+        rule:
+            name:
+                f"{kind}_batch{index}"
+            input:
+                unpack(parent_inputs),
+            output:
+                models=batch_outputs(tokens, "model.tflite"),
+                metrics=batch_outputs(tokens, "metrics.json"),
+                recipes=batch_outputs(tokens, "recipe.json"),
+            log:
+                f"results/logs/{{chain}}/{kind}.log",
+            benchmark:
+                f"results/benchmarks/{{chain}}/{kind}.tsv"
+            wildcard_constraints:
+                chain=one_of(parents),
+            conda:
+                "../envs/study.yaml"
+            threads: 1
+            resources:
+                mem_mb=2000,
+                runtime=30,
+            params:
+                steps=list(tokens),
+                evaluation=TFLITE_EVALUATION,
+                representative_samples=config["evaluation"]["representative_samples"],
+                output_softmax=output_softmax,
+            script:
+                "../scripts/lq.py"
+
+
 for index, (tokens, parents) in enumerate(post_training_batches("wq")):
 
     rule:

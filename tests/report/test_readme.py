@@ -53,15 +53,22 @@ def test_the_headline_takes_the_best_file_within_the_tolerance_on_the_interval()
             row("baseline/prune-s0.90-block/tflite-dynamic-sparse", -0.1, -0.3, size=12.0, speed=9.0),  # flagged
             row("baseline/prune-s0.90-block/tflite-int8-sparse", -0.3, -0.9, size=11.0, speed=2.0),
             row("baseline/prune-s0.90-block", -0.3, -0.9),  # a Keras model: no benchmark, not a file
+            row("baseline/lq-dynamic_wi4_afp32", -0.4, -0.8, size=6.5, speed=1.5),
+            row("baseline/lq-weight_only_wi4_afp32", -0.9, -1.5, size=6.6, speed=1.2),  # int4, not within 1
         ]
     )
     flagged = {("mnist", "lenet5", "baseline/prune-s0.90-block/tflite-dynamic-sparse")}
     table = readme.headline(over_seeds, flagged)
     best = dict(zip(table["goal"], table["configuration"], strict=True))
-    assert best == {"smallest": "baseline/prune-s0.90-block/tflite-int8-sparse", "fastest": "baseline/tflite-int8"}
+    assert best == {
+        "smallest": "baseline/prune-s0.90-block/tflite-int8-sparse",
+        "fastest": "baseline/tflite-int8",
+        "int4": "baseline/lq-dynamic_wi4_afp32",
+    }
     text = readme.render(table)
     assert "| MNIST / LeNet-5 | 98.00 % | **11.0× smaller**: prune-s0.90-block → tflite-int8-sparse, -0.30 pt" in text
     assert "**4.0× faster**: tflite-int8, -0.20 pt [-0.50, +0.10], n = 3 |" in text
+    assert "| **6.5× smaller**: lq-dynamic_wi4_afp32, -0.40 pt [-0.80, +0.00], n = 3 |" in text
 
 
 def test_no_run_yet_says_so_and_the_block_is_replaced_in_place():

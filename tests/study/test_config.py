@@ -62,6 +62,13 @@ def test_default_and_tiny_configs_are_valid(workdir):
         ),
         ({"benchmark": {"rounds": 0}}, ["0 is less than the minimum of 1", "rounds"]),
         (
+            {"chains": [{"chain": "baseline > lq", "sweep": {"lq": {"recipes": ["int3"]}}}]},
+            [
+                "chains[0].sweep.lq: recipes: unknown recipe(s) ['int3']",
+                "litert-quantizer recipes: weight_only_wi4_afp32",
+            ],
+        ),
+        (
             {"techniques": {"prune": {"overrides": {"mnist": {"lr_decay": "step"}}}}},
             ["'step' is not one of ['none', 'cosine']", "lr_decay"],
         ),

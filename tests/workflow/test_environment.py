@@ -73,3 +73,12 @@ def test_jobs_skip_keras_3_and_get_the_same_artefacts():
     hidden, shown = job("hidden"), job("shown")
     assert shown[1] == "True", "the converter no longer imports Keras 3: runtime.hide_keras_3 can go"
     assert hidden == [shown[0], "False"]
+
+
+def test_litert_quantizer_uses_the_pinned_litert_and_no_second_copy():
+    """litert-quantizer pins ai-edge-litert exactly; it must be the version every job runs with."""
+    from importlib import metadata
+
+    pinned = [pin for pin in pins((ROOT / "requirements.txt").read_text()) if pin.startswith("ai-edge-litert==")]
+    wanted = [r.replace(" ", "") for r in metadata.requires("litert-quantizer") if r.startswith("ai-edge-litert")]
+    assert pinned == wanted == [f"ai-edge-litert=={metadata.version('ai-edge-litert')}"]

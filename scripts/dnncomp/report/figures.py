@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 from matplotlib.ticker import NullFormatter
@@ -97,25 +99,42 @@ def ptq_modes(frame, path):
     finish(fig, axes, path, f"Post-training quantization: size and accuracy of each .tflite mode; accuracy {SPREAD}")
 
 
+BIT_SERIES = {
+    "wq": ("post-training, size computed", "s--"),
+    "qat": ("QAT file", "o-"),
+    "lq": ("post-training file", "^:"),
+}
+
+
 def bits(frame, path):
-    sweep = frame[frame["technique"].isin(["wq", "qat"])]
+    """Accuracy and size against weight bits: the n-bit sweep's computed sizes (wq) marked apart from
+    real files, QAT's and litert-quantizer's (lq recipes, at the bits of their weights)."""
+    sweep = frame[frame["technique"].isin(["wq", "qat", "lq"])].copy()
+    if "recipe" in sweep:
+        lq_rows = sweep["recipe"].notna()
+        sweep.loc[lq_rows, "bits"] = sweep.loc[lq_rows, "recipe"].map(weight_bits)
+        sweep = sweep[~lq_rows | sweep["recipe"].str.startswith("dynamic")]  # one real series per width
     if sweep.empty:
-        return empty(path, "No bit-width sweep or QAT in this config (chains 'baseline > wq', 'baseline > qat').")
+        return empty(path, "No bit-width sweep, QAT or litert-quantizer file in this config.")
     fig, axes = grid(2, ncols=2, size=(6.5, 3.6))
     for (dataset, model, technique), group in sweep.groupby(["dataset", "model", "technique"]):
-        label = f"{dataset}/{model} {'QAT' if technique == 'qat' else 'post-training'}"
-        style = "o-" if technique == "qat" else "s--"
-        plot_mean(axes[0], group, "bits", "accuracy", 100, style, label)
-        plot_mean(axes[1], group, "bits", "size_bytes", 1 / KB, style, label)
+        name, style = BIT_SERIES[technique]
+        plot_mean(axes[0], group, "bits", "accuracy", 100, style, f"{dataset}/{model} {name}")
+        plot_mean(axes[1], group, "bits", "size_bytes", 1 / KB, style, f"{dataset}/{model} {name}")
     axes[0].set(xlabel="weight bits", ylabel="test accuracy (%)")
     axes[1].set(xlabel="weight bits", ylabel="size (KiB, log)", yscale="log")
     finish(
         fig,
         axes,
         path,
-        "Accuracy and size vs weight bit-width (post-training sizes are computed, QAT sizes are "
-        f".tflite files); {SPREAD}",
+        "Accuracy and size vs weight bit-width: the post-training sweep's sizes are computed; QAT and "
+        f"litert-quantizer (dynamic recipes) sizes are real .tflite files; {SPREAD}",
     )
+
+
+def weight_bits(recipe: str) -> float:
+    """The weight width a litert-quantizer recipe names: 'dynamic_wi4_afp32' -> 4."""
+    return float(re.search(r"wi(\d+)", recipe).group(1))
 
 
 # ----------------------------------------------------------------------------- pruning

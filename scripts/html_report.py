@@ -19,6 +19,9 @@ def main(smk):
     analyses = {Path(p).parent.parent.relative_to("results").as_posix(): read_json(p) for p in smk.input.sensitivity}
     tables["Pruning"].append(html.allocation_table(analyses, smk.params.budgets))
     tables[MODELS_SECTION] = [html.layer_tables({p: read_json(p) for p in smk.input.baselines})]
+    mixed = {p: read_json(Path(p) / "metrics.json") for p in frame.loc[frame["technique"] == "lqmix", "path"]}
+    if mixed:
+        tables["Quantization"].append(html.mixed_precision_table(mixed))
     energy = html.energy_table(frame)
     tables["Energy"] = [energy] if len(energy) else []
     extra = {

@@ -454,3 +454,19 @@ def test_report_renders_for_a_dataset_and_a_model_with_no_published_anchors(reco
     page = html.render(frame, {}, [], config, anchors, ROOT / "report" / "report.html.j2")
     assert "not judged: the source published no figure for parts" in page and "my_net" in page
     assert "<b>my_net</b> is the trained model of my_net.keras: every seed's" in page
+
+
+def test_the_mixed_precision_choice_is_tabled_op_by_op():
+    mixed = {
+        "choices": {"m/fc1/MatMul;m/fc1/Relu": 4, "logits/MatMul": None},
+        "weights": {"m/fc1/MatMul;m/fc1/Relu": 235200, "logits/MatMul": 1000},
+        "sensitivity_int4": {"m/fc1/MatMul;m/fc1/Relu": 0.001, "logits/MatMul": 0.02},
+        "reference_val_accuracy": 0.98,
+        "val_accuracy": 0.975,
+    }
+    record = {"dataset": "mnist", "model": "lenet300_100", "chain": "baseline/lqmix-a0.50", "extra": {"mixed": mixed}}
+    table = html.mixed_precision_table({"results/x": record})
+    assert list(table["op (output tensor)"]) == ["m/fc1/MatMul", "logits/MatMul"]
+    assert list(table["bits"]) == [4, "float"]
+    assert table["int4 alone: val. loss (pt)"].tolist() == pytest.approx([0.1, 2.0])
+    assert table["file: val. loss (pt)"].tolist() == pytest.approx([0.5, 0.5])

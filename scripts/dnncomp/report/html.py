@@ -396,6 +396,27 @@ def imported_models(config: dict, frame: pd.DataFrame) -> dict:
     }
 
 
+def mixed_precision_table(records: dict) -> pd.DataFrame:
+    """The per-op choice of each mixed-precision file ({path: record} of lqmix artefacts): the bits of
+    each op's weights (float: left unquantized), its validation loss alone at int4, and the file's."""
+    rows = []
+    for record in records.values():
+        mixed = record["extra"]["mixed"]
+        for op, bits in mixed["choices"].items():
+            rows.append(
+                {
+                    "dataset / model": f"{record['dataset']} / {record['model']}",
+                    "file": record["chain"],
+                    "op (output tensor)": op.split(";")[0],
+                    "weights": mixed["weights"][op],
+                    "bits": "float" if bits is None else bits,
+                    "int4 alone: val. loss (pt)": 100 * mixed["sensitivity_int4"][op],
+                    "file: val. loss (pt)": 100 * (mixed["reference_val_accuracy"] - mixed["val_accuracy"]),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
 def layer_tables(baselines: dict) -> pd.DataFrame:
     """The layers of each study model, from its first seed's baseline record ({chain: record})."""
     rows = [

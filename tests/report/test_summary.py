@@ -432,6 +432,33 @@ def test_distillation_verdict_is_a_paired_test_over_seeds():
     assert "p = 0.0131" in text and text.endswith("beats its control")
 
 
+def test_students_of_several_teacher_seeds_pair_by_student_seed():
+    """Three teacher seeds, one student seed (a user's config): one pair, not judged; no error."""
+    base = {"dataset": "parts", "model": "lenet5", "technique": "distill", "student": "cnn_small"}
+    rows = [
+        {**base, "temperature": 4.0, "alpha": 0.1, "distill_seed": 0, "seed": teacher, "accuracy": acc}
+        for teacher, acc in enumerate([0.80, 0.82, 0.84])
+    ]
+    rows.append(
+        {
+            "dataset": "parts",
+            "model": "cnn_small",
+            "technique": "baseline",
+            "student": None,
+            "temperature": np.nan,
+            "alpha": np.nan,
+            "distill_seed": np.nan,
+            "seed": 0,
+            "accuracy": 0.79,
+        }
+    )
+    text = html.distillation_rows(pd.DataFrame(rows), html.load_anchors(ANCHORS)["claims"]["distillation"])[0][
+        "measured here"
+    ]
+    assert "each student seed over 3 teacher seeds" in text and "82.00 % vs 79.00 %" in text
+    assert "(n = 1)" in text and text.endswith("not judged (n = 1)")
+
+
 def test_report_renders_for_a_dataset_and_a_model_with_no_published_anchors(records):
     """A user's dataset (added by config) with a network that reproduces LeNet-5, and a user's own
     network with no reference: claims with no figure for the dataset say so; the rest renders."""

@@ -237,14 +237,18 @@ def distillation_rows(frame: pd.DataFrame, claim: dict) -> list:
     for (dataset, teacher, student), group in distilled.groupby(["dataset", "model", "student"]):
         settings = group.groupby(["temperature", "alpha"])["accuracy"].mean()
         temperature, alpha = settings.idxmax()
-        best = group[(group["temperature"] == temperature) & (group["alpha"] == alpha)].set_index("distill_seed")
+        chosen = group[(group["temperature"] == temperature) & (group["alpha"] == alpha)]
+        # The pairs are student seeds (one from-scratch control each); a student seed distilled from
+        # several teacher seeds counts once, at its mean over them.
+        best = chosen.groupby("distill_seed")["accuracy"].mean()
+        teachers = chosen["seed"].nunique()
         controls = frame[
             (frame["dataset"] == dataset) & (frame["model"] == student) & (frame["technique"] == "baseline")
         ].set_index("seed")["accuracy"]
         seeds = sorted(set(best.index) & set(controls.index))
         if not seeds:
             continue
-        test = stats.paired_test(best.loc[seeds, "accuracy"] * 100, controls.loc[seeds] * 100)
+        test = stats.paired_test(best.loc[seeds] * 100, controls.loc[seeds] * 100)
         verdict = (
             VERDICT[None]
             if pd.isna(test["ci_low"])
@@ -262,8 +266,9 @@ def distillation_rows(frame: pd.DataFrame, claim: dict) -> list:
                 "model": teacher,
                 "claim": claim["text"],
                 "source": claim["source"],
-                "measured here": f"{student} at T={temperature:g}, alpha={alpha:g} (best of {len(settings)} by mean): "
-                f"{best.loc[seeds, 'accuracy'].mean() * 100:.2f} % vs {controls.loc[seeds].mean() * 100:.2f} % "
+                "measured here": f"{student} at T={temperature:g}, alpha={alpha:g} (best of {len(settings)} by mean"
+                f"{f', each student seed over {teachers} teacher seeds' if teachers > 1 else ''}): "
+                f"{best.loc[seeds].mean() * 100:.2f} % vs {controls.loc[seeds].mean() * 100:.2f} % "
                 f"from scratch; paired gain {test['mean_diff']:+.2f} pt{interval} (n = {test['n']}){test_text}: "
                 f"{verdict}",
             }

@@ -40,6 +40,7 @@ def row(configuration, change, low, size=None, speed=None, n=3, accuracy=0.98):
         stat_column(col.ACCURACY_CHANGE, "ci_high"): change + (change - low),
         stat_column(readme.SIZE, "mean"): size,
         stat_column(readme.SPEEDUP, "mean"): speed,
+        stat_column(col.SPEEDUP, "mean"): speed,  # the primary resolver's: the file was benchmarked
     }
 
 
@@ -77,3 +78,10 @@ def test_no_run_yet_says_so_and_the_block_is_replaced_in_place():
     assert readme.replace_block(text, "new") == f"intro\n{readme.BEGIN}\nnew\n{readme.END}\nrest\n"
     with pytest.raises(ValueError, match="README has no results block"):
         readme.replace_block("no markers here", "new")
+
+
+def test_without_xnnpack_timings_the_headline_has_no_fastest_file():
+    """A config whose resolvers leave out 'auto': sizes still rank, speed under XNNPACK is not claimed."""
+    frame = pd.DataFrame([row("baseline", 0.0, 0.0), row("baseline/tflite-int8", -0.2, -0.5, size=3.5, speed=4.0)])
+    table = readme.headline(frame.drop(columns=[stat_column(readme.SPEEDUP, "mean")]), set())
+    assert list(table["goal"]) == ["smallest"]

@@ -15,7 +15,7 @@ from ..core.io import atomic_path
 from ..measure.sensitivity import allocate
 from ..study.chain import FP32_REFERENCE
 from . import columns as col
-from . import stats
+from . import readme, stats
 from .layout import COST_SECTION, SECTIONS
 from .stats import stat_column
 
@@ -391,6 +391,31 @@ def allocation_table(analyses: dict, budgets) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def what_to_ship(frame: pd.DataFrame) -> pd.DataFrame:
+    """Per network: the smallest, the fastest and the smallest real-int4 file within the tolerance
+    (the README's results block, from the same function)."""
+    table = readme.headline(stats.over_seeds(frame), readme.flagged_configurations(frame))
+    return pd.DataFrame(
+        {
+            "dataset": table["dataset"],
+            "model": table["model"],
+            "goal": table["goal"].map(
+                {"smallest": "smallest file", "fastest": "fastest file", "int4": "smallest int4 file"}
+            ),
+            "configuration": table["configuration"],
+            "x vs float32": [
+                f"{r:.1f}x {'faster' if g == 'fastest' else 'smaller'}"
+                for r, g in zip(table["ratio"], table["goal"], strict=True)
+            ],
+            "accuracy change (pt) [95 % CI]": [
+                f"{c:+.2f} [{lo:+.2f}, {hi:+.2f}]"
+                for c, lo, hi in zip(table["change"], table["low"], table["high"], strict=True)
+            ],
+            "n": table["n"],
+        }
+    )
+
+
 def imported_models(config: dict, frame: pd.DataFrame) -> dict:
     """{model: file} of the study's models whose baseline is a trained file (trained: true)."""
     archs = config.get("architectures", {})
@@ -478,6 +503,8 @@ def render(
         provenance=provenance(frame, gpu),
         config_text=yaml.safe_dump(config, sort_keys=False),
         imported=imported_models(config, frame),
+        answer=what_to_ship(frame),
+        tolerance=readme.TOLERANCE_PT,
     )
 
 

@@ -40,8 +40,12 @@ def headline(over_seeds: pd.DataFrame, flagged: set, tolerance_pt: float = TOLER
     file whose accuracy loss is within `tolerance_pt` on the 95 % interval, over seeds. Files that a
     resolver computes wrongly (flagged in any seed) are left out."""
     rows = []
+    # Benchmarked files have the primary resolver's speedup; XNNPACK's only where the config times it.
+    timed = stat_column(col.SPEEDUP, "mean")
+    if timed not in over_seeds:
+        return pd.DataFrame(columns=FIELDS)
     for (dataset, model), pair in over_seeds.groupby(["dataset", "model"], sort=True):
-        files = pair[pair[stat_column(SPEEDUP, "mean")].notna()]
+        files = pair[pair[timed].notna()]
         files = files[[(dataset, model, c) not in flagged for c in files["configuration"]]]
         files = files[[within(row, tolerance_pt) is True for _, row in files.iterrows()]]
         baseline = pair[pair["configuration"] == "baseline"]
@@ -50,7 +54,7 @@ def headline(over_seeds: pd.DataFrame, flagged: set, tolerance_pt: float = TOLER
         accuracy = float(baseline[stat_column("accuracy", "mean")].iloc[0])
         int4 = files[files["configuration"].str.contains(INT4, regex=True)]
         for goal, metric, candidates in (("smallest", SIZE, files), ("fastest", SPEEDUP, files), ("int4", SIZE, int4)):
-            if candidates.empty:
+            if candidates.empty or stat_column(metric, "mean") not in candidates:
                 continue
             best = candidates.loc[candidates[stat_column(metric, "mean")].idxmax()]
             rows.append(

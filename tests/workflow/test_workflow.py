@@ -237,7 +237,7 @@ def test_a_longer_recovery_budget_is_a_new_treatment_beside_the_default(study, t
     models = [p for p in scheduled if "/baseline/" in p]
     assert models and all("-x3/" in p for p in models), [p for p in models if "-x3/" not in p]
     rules = scheduled_rules(result) - AGGREGATES
-    assert rules <= {"prune", "cluster", "tflite", "qat", "distill", "bench_family", "bench_gpu"}, rules
+    assert rules <= {"prune", "cluster", "tflite", "lq", "qat", "distill", "bench_family", "bench_gpu"}, rules
 
 
 def test_a_chain_on_a_new_seed_brings_its_size_reference(study, tmp_path):
@@ -256,7 +256,7 @@ def test_adding_a_resolver_reruns_only_tflite_evaluations_and_benchmarks(study, 
     )
     rules = scheduled_rules(result)
     assert "tflite" in rules and "bench_family" in rules
-    reruns = {"tflite", "qat", "bench_family", "bench_gpu"} | AGGREGATES
+    reruns = {"tflite", "lq", "lqmix", "qat", "bench_family", "bench_gpu"} | AGGREGATES  # every .tflite evaluation
     assert rules <= reruns, f"rerun without cause: {rules - reruns}"
 
 
@@ -367,8 +367,9 @@ def test_corrupt_dataset_fails_fast_naming_the_file(tmp_path):
         timeout=300,
     )
     assert result.returncode != 0
-    log = (workdir / "results/logs/data/mnist.log").read_text()
-    assert f"{data_dir / 'mnist.npz'} is not a valid .npz archive" in log
+    output = result.stdout + result.stderr
+    assert f"Error in the config: {data_dir / 'mnist.npz'} is not a valid .npz archive" in output  # at start-up
+    assert "Traceback" not in output and not (workdir / "results/logs/data/mnist.log").exists()
     assert not (workdir / "results/data/mnist.npz").exists()
     assert not list((workdir / "results/data").glob(".mnist.npz.*")), "no temporary file may be left"
 

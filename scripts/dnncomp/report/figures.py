@@ -110,10 +110,11 @@ def bits(frame, path):
     """Accuracy and size against weight bits: the n-bit sweep's computed sizes (wq) marked apart from
     real files, QAT's and litert-quantizer's (lq recipes, at the bits of their weights)."""
     sweep = frame[frame["technique"].isin(["wq", "qat", "lq"])].copy()
-    if "recipe" in sweep:
-        lq_rows = sweep["recipe"].notna()
-        sweep.loc[lq_rows, "bits"] = sweep.loc[lq_rows, "recipe"].map(weight_bits)
-        sweep = sweep[~lq_rows | sweep["recipe"].str.startswith("dynamic")]  # one real series per width
+    lq_rows = sweep["technique"] == "lq"
+    if lq_rows.any():
+        recipes = sweep.loc[lq_rows, "recipe"].astype(str)
+        sweep.loc[lq_rows, "bits"] = recipes.map(weight_bits)
+        sweep = sweep[~lq_rows | sweep["recipe"].astype(str).str.startswith("dynamic")]  # one real series per width
     if sweep.empty:
         return empty(path, "No bit-width sweep, QAT or litert-quantizer file in this config.")
     fig, axes = grid(2, ncols=2, size=(6.5, 3.6))

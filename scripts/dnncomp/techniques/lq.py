@@ -52,9 +52,8 @@ STEP_KINDS = {
 # ----------------------------------------------------------------------------- quantizing a file
 
 
-def quantize(fp32: bytes, recipe_name: str | None = None, *, choices: dict | None = None, calibration=None) -> bytes:
-    """The float32 file quantized by a named recipe, or by per-op `choices` ({op output tensor: 4 | 8 |
-    None for float}, the rest at dynamic int8). `calibration`: raw images, for the static recipes."""
+def quantizer_for(fp32: bytes, recipe_name: str | None = None, choices: dict | None = None):
+    """A litert-quantizer Quantizer on the float32 file with a named recipe or per-op `choices`."""
     from litert_quantizer import quantizer, recipe
 
     q = quantizer.Quantizer(bytearray(fp32))
@@ -62,6 +61,13 @@ def quantize(fp32: bytes, recipe_name: str | None = None, *, choices: dict | Non
         q.load_quantization_recipe(getattr(recipe, recipe_name)())
     else:
         apply_choices(q, choices or {})
+    return q
+
+
+def quantize(fp32: bytes, recipe_name: str | None = None, *, choices: dict | None = None, calibration=None) -> bytes:
+    """The float32 file quantized by a named recipe, or by per-op `choices` ({op output tensor: 4 | 8 |
+    None for float}, the rest at dynamic int8). `calibration`: raw images, for the static recipes."""
+    q = quantizer_for(fp32, recipe_name, choices)
     result = None
     if q.need_calibration:
         if calibration is None:
@@ -69,6 +75,11 @@ def quantize(fp32: bytes, recipe_name: str | None = None, *, choices: dict | Non
         result = q.calibrate(calibration_data(fp32, calibration))
     out = q.quantize(result, enable_progress_report=False).quantized_model
     return bytes(out)  # the quantizer gives a bytearray; the interpreter takes bytes
+
+
+def recipe_json(fp32: bytes, recipe_name: str | None = None, choices: dict | None = None) -> list:
+    """The recipe as the quantizer holds it (JSON-able), to save beside the file."""
+    return quantizer_for(fp32, recipe_name, choices).get_quantization_recipe()
 
 
 def calibration_data(fp32: bytes, images: np.ndarray) -> dict:
@@ -99,25 +110,13 @@ def apply_choices(q, choices: dict) -> None:
                 q.add_dynamic_config(regex, qtyping.TFLOperationName(op), int(bits))
 
 
-def recipe_json(fp32: bytes, recipe_name: str | None = None, choices: dict | None = None) -> list:
-    """The recipe as the quantizer holds it (JSON-able), to save beside the file."""
-    from litert_quantizer import quantizer, recipe
-
-    q = quantizer.Quantizer(bytearray(fp32))
-    if recipe_name is not None:
-        q.load_quantization_recipe(getattr(recipe, recipe_name)())
-    else:
-        apply_choices(q, choices or {})
-    return q.get_quantization_recipe()
-
-
 # ----------------------------------------------------------------------------- what the file holds
 
 
-def op_weight_types(blob: bytes) -> dict:
-    """{op name: {stored weight type: count}} read from the flatbuffer: which ops got int4 or int8
-    weights and which stayed float (the interpreter reports int4 tensors as int8; the file says INT4).
-    A weight-only file stores them behind a DEQUANTIZE op: the stored type is that op's input's."""
+def weight_ops(blob: bytes):
+    """(op name, weights tensor, output tensor, tensor types by code) of each op with a weights input
+    (FULLY_CONNECTED, CONV_2D, DEPTHWISE_CONV_2D), read from the flatbuffer. A weight-only file stores
+    the weights behind a DEQUANTIZE op: the tensor given is the stored one, that op's input."""
     from ai_edge_litert import schema_py_generated as schema
 
     model = schema.Model.GetRootAsModel(blob, 0)
@@ -126,51 +125,35 @@ def op_weight_types(blob: bytes) -> dict:
     types = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
     ops = [graph.Operators(i) for i in range(graph.OperatorsLength())]
 
-    def op_name(op):
+    def name(op):
         code = model.OperatorCodes(op.OpcodeIndex())
         return codes.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode()), "CUSTOM")
 
-    dequantized = {op.Outputs(0): op.Inputs(0) for op in ops if op_name(op) == "DEQUANTIZE"}
-    out = {}
+    dequantized = {op.Outputs(0): op.Inputs(0) for op in ops if name(op) == "DEQUANTIZE"}
     for op in ops:
-        name = op_name(op)
-        if name not in (*INT4_OPS, "DEPTHWISE_CONV_2D"):
-            continue
-        stored = dequantized.get(op.Inputs(1), op.Inputs(1))
-        kind = types[graph.Tensors(stored).Type()]
-        out.setdefault(name, {})
-        out[name][kind] = out[name].get(kind, 0) + 1
-    return out
+        if name(op) in (*INT4_OPS, "DEPTHWISE_CONV_2D"):
+            weights = graph.Tensors(dequantized.get(op.Inputs(1), op.Inputs(1)))
+            yield name(op), weights, graph.Tensors(op.Outputs(0)), types
 
 
-def tensor_types(blob: bytes) -> dict:
-    """{tensor type: count} of every tensor in the file's first subgraph."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    graph = schema.Model.GetRootAsModel(blob, 0).Subgraphs(0)
-    names = {v: k for k, v in vars(schema.TensorType).items() if not k.startswith("_")}
+def op_weight_types(blob: bytes) -> dict:
+    """{op name: {stored weight type: count}}: which ops got int4 or int8 weights and which stayed
+    float (the interpreter reports int4 tensors as int8; the file says INT4)."""
     out = {}
-    for i in range(graph.TensorsLength()):
-        kind = names[graph.Tensors(i).Type()]
-        out[kind] = out.get(kind, 0) + 1
+    for op, weights, _, types in weight_ops(blob):
+        kind = types[weights.Type()]
+        out.setdefault(op, {})
+        out[op][kind] = out[op].get(kind, 0) + 1
     return out
 
 
 def int4_ops(fp32: bytes) -> list:
     """(output tensor name, weight count) of each op that can take int4 weights, in graph order."""
-    from ai_edge_litert import schema_py_generated as schema
-
-    model = schema.Model.GetRootAsModel(fp32, 0)
-    graph = model.Subgraphs(0)
-    codes = {v: k for k, v in vars(schema.BuiltinOperator).items() if not k.startswith("_")}
-    found = []
-    for i in range(graph.OperatorsLength()):
-        op = graph.Operators(i)
-        code = model.OperatorCodes(op.OpcodeIndex())
-        if codes.get(max(code.BuiltinCode(), code.DeprecatedBuiltinCode())) in INT4_OPS:
-            weights = graph.Tensors(op.Inputs(1))
-            found.append((graph.Tensors(op.Outputs(0)).Name().decode(), int(np.prod(weights.ShapeAsNumpy()))))
-    return found
+    return [
+        (output.Name().decode(), int(np.prod(weights.ShapeAsNumpy())))
+        for op, weights, output, _ in weight_ops(fp32)
+        if op in INT4_OPS
+    ]
 
 
 # ----------------------------------------------------------------------------- mixed precision

@@ -256,6 +256,18 @@ def pruning_params():
     return {key: value for key, value in technique("prune").items() if key in PRUNING_SETTINGS}
 
 
+STRUCTURED_SETTINGS = ("crop_tolerance", "min_channels")
+
+
+def structured_params(wildcards):
+    """How channels are chosen; the slimming penalty only for the criterion that trains with it."""
+    section = technique("structured")
+    settings = {key: section[key] for key in STRUCTURED_SETTINGS}
+    if wildcards.criterion == "slim":
+        settings["slimming"] = section["slimming"]
+    return settings
+
+
 def benchmark_params(*keys):
     return {key: config["benchmark"][key] for key in TIMING_KEYS + keys}
 

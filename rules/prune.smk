@@ -1,4 +1,5 @@
-# Pruning (gradual magnitude pruning with retraining) and the Deep Compression clustering step.
+# Pruning: gradual magnitude pruning with retraining, structured pruning (whole channels removed), and
+# the Deep Compression clustering step.
 
 
 rule prune:
@@ -76,3 +77,28 @@ rule sensitivity:
         sparsities=lambda wc: technique("prune")["sensitivity"],
     script:
         "../scripts/sensitivity.py"
+
+
+rule structured:
+    input:
+        unpack(parent_inputs),
+    output:
+        model="results/{chain}/prune-{target}{kept}-{criterion}{rounds}/model.keras",
+        metrics="results/{chain}/prune-{target}{kept}-{criterion}{rounds}/metrics.json",
+    log:
+        "results/logs/{chain}/prune-{target}{kept}-{criterion}{rounds}.log",
+    benchmark:
+        "results/benchmarks/{chain}/prune-{target}{kept}-{criterion}{rounds}.tsv"
+    priority: PRIORITY["prune"]
+    conda:
+        "../envs/study.yaml"
+    threads: threads_for_training()
+    resources:
+        mem_mb=2000,
+        runtime=60,
+    params:
+        evaluation=evaluation_params(),
+        hparams=finetune_hparams("structured"),
+        structured=structured_params,
+    script:
+        "../scripts/structured.py"

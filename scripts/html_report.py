@@ -4,7 +4,7 @@ from pathlib import Path
 
 from dnncomp.core.io import read_json
 from dnncomp.jobs.job import run
-from dnncomp.report import html, summary
+from dnncomp.report import html, structured, summary
 from dnncomp.report.layout import MODELS_SECTION
 
 
@@ -19,6 +19,12 @@ def main(smk):
     analyses = {Path(p).parent.parent.relative_to("results").as_posix(): read_json(p) for p in smk.input.sensitivity}
     tables["Pruning"].append(html.allocation_table(analyses, smk.params.budgets))
     tables[MODELS_SECTION] = [html.layer_tables({p: read_json(p) for p in smk.input.baselines})]
+    speed = structured.speed_table(frame)
+    if len(speed):
+        kept = structured.kept_channels_table(
+            structured.first_seed_records(frame, lambda p: read_json(Path(p) / "metrics.json"))
+        )
+        tables["Pruning"] += [speed, kept]
     mixed = {p: read_json(Path(p) / "metrics.json") for p in frame.loc[frame["technique"] == "lqmix", "path"]}
     if mixed:
         tables["Quantization"].append(html.mixed_precision_table(mixed))

@@ -1,13 +1,14 @@
-"""A user's Keras file brought into tf_keras (dnncomp.inputs.keras_file, dnncomp.inputs.graph): the
+"""A user's Keras file brought into tf_keras (dnncomp.inputs.keras_file, dnncomp.core.graph): the
 models are built here with Keras 3 and with tf_keras, saved in every accepted format, and imported
 with the check that their outputs match the file's."""
 
 import numpy as np
 import pytest
 
+from dnncomp.core import graph
 from dnncomp.core.errors import UserError
 from dnncomp.core.runtime import keras_3
-from dnncomp.inputs import graph, keras_file, models
+from dnncomp.inputs import keras_file, models
 
 SHAPE = (16, 16, 3)
 

@@ -223,6 +223,7 @@ def test_figures_render_even_without_data(tmp_path, records):
         "distill_sizes",
         "pareto",
         "speedups",
+        "structured",
     ):
         out = tmp_path / f"{name}.png"
         getattr(figures, name)(frame, out)

@@ -33,7 +33,10 @@ POOL_OPS = {"MAX_POOL_2D", "AVERAGE_POOL_2D", "MEAN", "SUM", "REDUCE_MAX"}
 # Ops whose output the runtime computes once for constant weights (kept in the arena, then read).
 WEIGHT_DECODE_OPS = {"DENSIFY", "DEQUANTIZE"}
 # Ops that move or rescale data without arithmetic worth pricing against the MACs.
-NOT_PRICED = {"RESHAPE", "QUANTIZE", "DEQUANTIZE", "DENSIFY", "SOFTMAX", "PAD", "CONCATENATION"}
+NOT_PRICED = {
+    *("RESHAPE", "QUANTIZE", "DEQUANTIZE", "DENSIFY", "SOFTMAX", "PAD", "CONCATENATION"),
+    *("STRIDED_SLICE", "SLICE"),  # a Cropping2D: a copy of the pixels it keeps
+}
 
 # TFLite's integer kernels accumulate int8 (and int4, unpacked to int8) products in int32.
 ACCUMULATOR = {"int8": "int32", "int16": "int64", "float32": "float32", "float16": "float16"}

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core import graph as layer_graph
 from ..core.errors import UserError
 from ..core.runtime import keras_3
-from . import graph as layer_graph
 
 SUFFIXES = (".keras", ".h5", ".hdf5")
 # Largest difference allowed between the file's outputs and the imported model's (probabilities or logits).

@@ -195,6 +195,51 @@ def prune_quantize(frame, path):
     )
 
 
+def structured(frame, path):
+    """Accuracy change against batch-1 speed (XNNPACK filled, builtin kernels hollow) of every pruned
+    file: structured pruning beside unstructured, per pair."""
+    kinds = frame["technique"].str.split(">")
+    files = frame[(kinds.str[-1] == "tflite") & kinds.map(lambda k: "structured" in k or "prune" in k)]
+    if not kinds.map(lambda k: "structured" in k).any() or col.SPEEDUP not in files:
+        return empty(path, "No structured pruning in this config (chain 'baseline > structured > tflite').")
+    keys = pairs(files)
+    fig, axes = grid(len(keys), size=(4.6, 3.6))
+    files = files.assign(configuration=files["chain"].map(configuration))
+    for ax, (dataset, model) in zip(axes, keys, strict=False):
+        group = files[(files["dataset"] == dataset) & (files["model"] == model)]
+        for label, marker in (("structured", "o"), ("unstructured", "s")):
+            part = group[group["technique"].str.contains("structured") == (label == "structured")]
+            if part.empty:
+                continue
+            means = part.groupby("configuration")[[col.ACCURACY_CHANGE, col.SPEEDUP, *_xnnpack(part)]].mean()
+            if col.SPEEDUP_XNNPACK in means:
+                ax.scatter(
+                    means[col.SPEEDUP_XNNPACK], means[col.ACCURACY_CHANGE], marker=marker, label=f"{label}, XNNPACK"
+                )
+            ax.scatter(
+                means[col.SPEEDUP],
+                means[col.ACCURACY_CHANGE],
+                marker=marker,
+                facecolors="none",
+                edgecolors="gray",
+                label=f"{label}, builtin kernels",
+            )
+        ax.axvline(1.0, color="black", lw=0.6)
+        ax.set(
+            title=f"{dataset} / {model}",
+            xlabel="x faster than float32 .tflite (batch 1, log)",
+            ylabel="accuracy change (pt)",
+            xscale="log",
+        )
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.xaxis.set_major_formatter(lambda value, _: f"{value:g}x")
+    finish(fig, axes, path, "Pruned files: accuracy change vs batch-1 speed; means over seeds")
+
+
+def _xnnpack(frame) -> list:
+    return [col.SPEEDUP_XNNPACK] if col.SPEEDUP_XNNPACK in frame else []
+
+
 # ----------------------------------------------------------------------------- distillation
 
 

@@ -27,7 +27,12 @@ COST_NOTE = (
 SENSITIVITY_NOTE = (
     "Per-layer sensitivity of each study model (first seed): each layer pruned alone, one-shot by magnitude, "
     "on the validation split. The last table is the per-layer sparsity the layerwise prune structure would "
-    "allocate for each global budget (one common tolerated loss); blank where a budget is beyond the grid."
+    "allocate for each global budget (one common tolerated loss); blank where a budget is beyond the grid. "
+    "Structured pruning (prune-c/prune-m steps) removes whole neurons, filters and channels and rebuilds a "
+    "smaller dense model: its table sets each file's parameters, MACs, bytes, batch-1 speed against the "
+    "float32 .tflite under XNNPACK (LiteRT's default, what a deployed app gets) and the builtin kernels, "
+    "and the energy estimate beside the unstructured files with an interval; the last table gives the "
+    "channels each layer kept (first seed), and why a layer was left whole."
 )
 ENERGY_NOTE = (
     "Estimated energy per batch-1 inference of each .tflite configuration on its accuracy-energy Pareto "
@@ -391,10 +396,36 @@ def allocation_table(analyses: dict, budgets) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def what_to_ship(frame: pd.DataFrame) -> pd.DataFrame:
+# A baseline below this many times chance (1 / classes) has learned too little for a loss "within
+# 1 pt" of it to mean anything: its pair is left out of the answer, with a note.
+CHANCE_FACTOR = 1.5
+
+
+def near_chance(frame: pd.DataFrame, config: dict) -> dict:
+    """{(dataset, model): note} for the pairs whose baseline's mean accuracy is near chance level."""
+    baselines = frame[frame["chain"] == "baseline"].groupby(["dataset", "model"])["accuracy"].mean()
+    notes = {}
+    for (dataset, model), accuracy in baselines.items():
+        classes = (config.get("datasets", {}).get(dataset) or {}).get("num_classes")
+        if classes and accuracy < CHANCE_FACTOR / classes:
+            notes[(dataset, model)] = (
+                f"{model} on {dataset}: its baseline's accuracy ({accuracy:.1%}) is near chance ({1 / classes:.0%} "
+                f"for {classes} classes), so no compressed file is judged against it: train it longer "
+                "(training.overrides) or give a trained file (trained: true)"
+            )
+    return notes
+
+
+def what_to_ship(frame: pd.DataFrame, config: dict | None = None) -> pd.DataFrame:
     """Per network: the smallest, the fastest and the smallest real-int4 file within the tolerance
-    (the README's results block, from the same function)."""
+    (the README's results block, from the same function). Pairs whose baseline is near chance are
+    left out (near_chance)."""
+    untrained = near_chance(frame, config or {})
     table = readme.headline(stats.over_seeds(frame), readme.flagged_configurations(frame))
+    keep = pd.Series(
+        [(d, m) not in untrained for d, m in zip(table["dataset"], table["model"], strict=True)], dtype=bool
+    )
+    table = table[keep.to_numpy()]
     return pd.DataFrame(
         {
             "dataset": table["dataset"],
@@ -503,7 +534,8 @@ def render(
         provenance=provenance(frame, gpu),
         config_text=yaml.safe_dump(config, sort_keys=False),
         imported=imported_models(config, frame),
-        answer=what_to_ship(frame),
+        answer=what_to_ship(frame, config),
+        near_chance=list(near_chance(frame, config).values()),
         tolerance=readme.TOLERANCE_PT,
     )
 

@@ -5,7 +5,7 @@ COST_SECTION = "Cost of the study"
 MODELS_SECTION = "Models, layer by layer"
 SECTIONS = (
     ("Quantization", ("ptq_modes", "bits")),
-    ("Pruning", ("pruning", "prune_quantize")),
+    ("Pruning", ("pruning", "prune_quantize", "structured")),
     ("Distillation", ("distill_temperature", "distill_sizes")),
     ("Benchmarks", ("speedups",)),
     ("Energy", ("energy",)),

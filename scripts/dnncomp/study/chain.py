@@ -64,9 +64,11 @@ TFLITE_STEPS = tuple(kind for kind, spec in STEP_KINDS.items() if spec.makes == 
 
 # A parent model's chain as a wildcard value (results/ left out): a baseline, then only steps that
 # make a Keras model, so that the parent of a post-training step can never be a .tflite.
+# A step is told by its token's literal start ("prune-s", "prune-", "cluster-c"): a kind's name need
+# not begin its token (structured pruning writes "prune-c0.50-l1").
 PARENT_CHAIN = (
     rf"{NAME}/{NAME}/seed\d+/baseline"
-    rf"(?:/(?:{'|'.join(kind for kind in KERAS_STEPS if kind != 'baseline')})-[^/]+)*"
+    rf"(?:/(?:{'|'.join(re.escape(STEP_KINDS[k].token.split('{')[0]) for k in KERAS_STEPS if k != 'baseline')})[^/]+)*"
 )
 
 

@@ -145,7 +145,8 @@ def check_model_files(cfg: dict) -> dict:
     missing or unreadable file raises (a typo); a model the study cannot take (a layer outside the
     supported set, a Lambda layer, a custom object) is returned as {name: why}: its jobs are left out
     and the rest of the study runs."""
-    from ..inputs import graph, keras_file
+    from ..core import graph
+    from ..inputs import keras_file
 
     left_out = {}
     for name in used_architectures(cfg):

@@ -13,7 +13,7 @@ from __future__ import annotations
 import inspect
 from dataclasses import dataclass, field, replace
 
-from ..core.errors import UserError
+from .errors import UserError
 
 # The layers a model may contain, by Keras class name.
 SUPPORTED = (
@@ -23,6 +23,7 @@ SUPPORTED = (
     "BatchNormalization",
     "Concatenate",
     "Conv2D",
+    "Cropping2D",
     "Dense",
     "DepthwiseConv2D",
     "Dropout",

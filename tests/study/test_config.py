@@ -69,6 +69,18 @@ def test_default_and_tiny_configs_are_valid(workdir):
             ],
         ),
         (
+            {"chains": [{"chain": "baseline > structured", "sweep": {"structured": {"kept": [1.0]}}}]},
+            ["techniques.structured.kept[0]: 1.0 is greater than or equal to the maximum of 1"],
+        ),
+        (
+            {"techniques": {"structured": {"kept": [0]}}},
+            ["techniques.structured.kept", "less than or equal to the minimum of 0"],
+        ),
+        (
+            {"techniques": {"structured": {"criteria": ["taylor"]}}},
+            ["techniques.structured.criteria", "'taylor' is not one of ['l1', 'l2', 'bn', 'slim']"],
+        ),
+        (
             {"techniques": {"prune": {"overrides": {"mnist": {"lr_decay": "step"}}}}},
             ["'step' is not one of ['none', 'cosine']", "lr_decay"],
         ),

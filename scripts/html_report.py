@@ -11,6 +11,7 @@ from dnncomp.report.layout import MODELS_SECTION
 def main(smk):
     frame = summary.read_summary(smk.input.summary)
     figures = {name: smk.input[f"fig_{name}"] for name in smk.params.figures}
+    anchors = html.load_anchors(smk.input.anchors)
     tables = {
         "Quantization": [summary.read_summary(smk.input.ptq_table)],
         "Pruning": [summary.read_summary(smk.input.prune_table)],
@@ -24,7 +25,8 @@ def main(smk):
         kept = structured.kept_channels_table(
             structured.first_seed_records(frame, lambda p: read_json(Path(p) / "metrics.json"))
         )
-        tables["Pruning"] += [speed, kept]
+        claims = structured.speed_claims(frame, anchors, html.references(smk.params.config))
+        tables["Pruning"] += [claims, speed, kept]
     mixed = {p: read_json(Path(p) / "metrics.json") for p in frame.loc[frame["technique"] == "lqmix", "path"]}
     if mixed:
         tables["Quantization"].append(html.mixed_precision_table(mixed))
@@ -35,7 +37,6 @@ def main(smk):
             (f"sensitivity {path}", png) for path, png in zip(analyses, smk.input.sensitivity_figures, strict=True)
         ]
     }
-    anchors = html.load_anchors(smk.input.anchors)
     gpu = [read_json(p) for p in smk.input.gpu]
     page = html.render(frame, figures, gpu, smk.params.config, anchors, smk.input.template, tables, extra)
     html.write(page, smk.output.html)

@@ -5,6 +5,7 @@ import pandas as pd
 
 from dnncomp.report import columns as col
 from dnncomp.report import figures, html, structured
+from helpers import ROOT
 
 
 def pruned_summary(base=(0.98, 0.981, 0.979)):
@@ -108,3 +109,18 @@ def test_a_baseline_near_chance_is_left_out_of_the_answer_with_a_note():
     assert "near chance (10% for 10 classes)" in notes[("mnist", "lenet300_100")]
     assert html.what_to_ship(frame, config).empty
     assert not html.near_chance(pruned_summary(), config)
+
+
+def test_the_pruning_speed_claim_is_judged_for_structured_and_unstructured_side_by_side():
+    anchors = html.load_anchors(ROOT / "report" / "anchors.yaml")
+    table = structured.speed_claims(pruned_summary(), anchors, {"lenet300_100": "lenet300_100"})
+    rows = table.set_index("pruning")
+    assert rows.loc["structured", "survey"] == "2-4x"
+    assert rows.loc["structured", "verdict"] == "beaten: faster"  # 4.7x, within 3 pt on the interval
+    assert (
+        "prune-c0.50-l1/tflite-fp32, n = 3" in rows.loc["structured", "fastest within the tolerance, XNNPACK [95 % CI]"]
+    )
+    assert rows.loc["unstructured", "verdict"] == "does not hold"  # 0.9x
+    assert rows.loc["structured", "same file, builtin kernels"].startswith("1.40")
+    # A network with no published speed claim is not judged.
+    assert structured.speed_claims(pruned_summary(), anchors, {"lenet300_100": None}).empty

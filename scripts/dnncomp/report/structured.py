@@ -137,3 +137,56 @@ def first_seed_records(frame: pd.DataFrame, read) -> dict:
     rows = frame[(last_kind == "structured") & (frame["format"] == "keras")]
     rows = stats.with_configuration(rows).sort_values("seed").drop_duplicates(["dataset", "model", "configuration"])
     return {path: read(path) for path in rows["path"]}
+
+
+def _best(over: pd.DataFrame, kind: str, tolerance_pt: float):
+    """The fastest file (XNNPACK, mean over seeds) of one pruning kind within the tolerance on the
+    interval, or None."""
+    kinds = over["technique"].str.split(">")
+    mask = over["technique"].map(is_pruned_tflite) & (kinds.map(lambda k: "structured" in k) == (kind == "structured"))
+    files = over[mask & over[stats.stat_column(col.SPEEDUP_XNNPACK, "mean")].notna()]
+    files = files[[stats.within(row, tolerance_pt) is True for _, row in files.iterrows()]]
+    if files.empty:
+        return None
+    return files.loc[files[stats.stat_column(col.SPEEDUP_XNNPACK, "mean")].idxmax()]
+
+
+def speed_claims(frame: pd.DataFrame, anchors: dict, refs: dict) -> pd.DataFrame:
+    """The survey's pruning-speed claim per pair, judged for structured and unstructured pruning side by
+    side: the fastest file within the pruning claim's accuracy tolerance (on the 95 % interval) under
+    XNNPACK, LiteRT's default runtime (what a deployed app gets), with the builtin-kernel figure beside it."""
+    claims = anchors["claims"]
+    speed, tolerance = claims["pruning_speed"]["speedup"], claims["pruning"]["tolerance_pt"]
+    over = stats.over_seeds(frame)
+    if stats.stat_column(col.SPEEDUP_XNNPACK, "mean") not in over:
+        return pd.DataFrame()
+    rows = []
+    for (dataset, model), pair in over.groupby(["dataset", "model"], sort=True):
+        reference = refs.get(model)
+        if reference not in speed or dataset not in tolerance:
+            continue
+        low, high = speed[reference]
+        claim = f"{low:g}-{high:g}x" if low != high else f"about {low:g}x"
+        for kind in ("structured", "unstructured"):
+            best = _best(pair, kind, tolerance[dataset])
+            if best is None:
+                verdict, ours, builtin = f"no {kind} file within {tolerance[dataset]:g} pt on an interval", "", ""
+            else:
+                mean = best[stats.stat_column(col.SPEEDUP_XNNPACK, "mean")]
+                verdict = (
+                    "holds" if low <= mean <= high * 1.05 else ("beaten: faster" if mean > high else "does not hold")
+                )
+                ours = f"{_pm(best, col.SPEEDUP_XNNPACK)} ({best['configuration']}, n = {int(best['n'])})"
+                builtin = _pm(best, col.SPEEDUP)
+            rows.append(
+                {
+                    "dataset / model": f"{dataset} / {model}",
+                    "pruning": kind,
+                    "survey": claim,
+                    "fastest within the tolerance, XNNPACK [95 % CI]": ours,
+                    "same file, builtin kernels": builtin,
+                    "accuracy tolerance (pt)": tolerance[dataset],
+                    "verdict": verdict,
+                }
+            )
+    return pd.DataFrame(rows)

@@ -263,6 +263,8 @@ def structured_params(wildcards):
     """How channels are chosen; the slimming penalty only for the criterion that trains with it."""
     section = technique("structured")
     settings = {key: section[key] for key in STRUCTURED_SETTINGS}
+    if section.get("layers"):  # only when set: an empty map must not change the params of earlier runs
+        settings["layers"] = section["layers"]
     if wildcards.criterion == "slim":
         settings["slimming"] = section["slimming"]
     return settings

@@ -81,6 +81,10 @@ def test_default_and_tiny_configs_are_valid(workdir):
             ["techniques.structured.criteria", "'taylor' is not one of ['l1', 'l2', 'bn', 'slim']"],
         ),
         (
+            {"techniques": {"structured": {"layers": {"conv1": 1.5}}}},
+            ["techniques.structured.layers.conv1: 1.5 is greater than the maximum of 1"],
+        ),
+        (
             {"techniques": {"prune": {"overrides": {"mnist": {"lr_decay": "step"}}}}},
             ["'step' is not one of ['none', 'cosine']", "lr_decay"],
         ),

@@ -226,3 +226,32 @@ def test_slimming_needs_batch_normalization(tf_modules):
     _, keras, _ = tf_modules
     with pytest.raises(structured.StructuredPruningError, match="needs BatchNormalization"):
         structured.gamma_penalty(keras, mlp(keras), 1e-4)
+
+
+def test_named_layers_keep_their_own_share_and_unknown_names_are_noted(tf_modules):
+    _, keras, _ = tf_modules
+    settings = {**SETTINGS, "layers": {"conv1": 0.75, "conv9": 0.5}}
+    result = structured.cut(keras, cnn_bn(keras), "c", 0.5, "l1", settings)
+    groups = {tuple(g["layers"]): g for g in result.plan["groups"]}
+    assert groups[("conv1",)]["kept"] == 6 and groups[("conv2",)]["kept"] == 3 and groups[("fc1",)]["kept"] == 5
+    assert any("no layer 'conv9'" in note for note in result.plan["notes"])
+    # conv1 holds most of the MACs: whole, it sets the floor of a MAC target, and the rest is allocated.
+    held = structured.cut(keras, cnn_bn(keras), "m", 0.9, "l1", {**SETTINGS, "layers": {"conv1": 1.0}})
+    assert {tuple(g["layers"]): g["kept"] for g in held.plan["groups"]}[("conv1",)] == 8
+    assert held.plan["macs_after"] <= 0.9 * held.plan["macs_before"]
+    with pytest.raises(structured.StructuredPruningError, match="layers set in techniques.structured.layers"):
+        structured.cut(keras, cnn_bn(keras), "m", 0.5, "l1", {**SETTINGS, "layers": {"conv1": 1.0}})
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        ({"logits": 0.5}, r"layers\.logits: 'logits' makes the model's output .* never pruned"),
+        ({"bn1": 0.5}, r"layers\.bn1: 'bn1' is a BatchNormalization; only Dense, Conv2D"),
+        ({"conv1": 0.0}, r"layers\.conv1: 0\.0 must lie in \(0, 1\]"),
+    ],
+)
+def test_a_layer_that_cannot_be_pruned_is_named_when_asked_for(tf_modules, layers, message):
+    _, keras, _ = tf_modules
+    with pytest.raises(structured.StructuredPruningError, match=message):
+        structured.cut(keras, cnn_bn(keras), "c", 0.5, "l1", {**SETTINGS, "layers": layers})

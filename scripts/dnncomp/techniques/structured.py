@@ -287,17 +287,62 @@ def uniform_plan(group_list: list, scores: dict, kept: float, min_channels: int)
     return removed
 
 
-def macs_plan(tr: Trace, group_list: list, scores: dict, macs: dict, kept: float, min_channels: int, crop=None):
+def layer_fractions(tr: Trace, group_list: list, requested: dict) -> tuple[dict, list]:
+    """({group name: kept fraction}, notes) from `techniques.structured.layers` ({layer: fraction}).
+    One config serves every model of the study, so a name that is not a layer of this model is noted and
+    not applied; a layer that cannot lose channels, or the logits, is an error naming it."""
+    fractions, notes = {}, []
+    by_producer = {p: g for g in group_list for p in g.producers}
+    for name, fraction in (requested or {}).items():
+        key = f"techniques.structured.layers.{name}"
+        if not 0 < fraction <= 1:
+            raise StructuredPruningError(f"{key}: {fraction} must lie in (0, 1] (1 keeps the layer whole)")
+        if name not in {n.name for n in tr.graph.nodes}:
+            notes.append(f"{key}: model '{tr.graph.name}' has no layer '{name}'; not applied to it")
+            continue
+        node = tr.graph.node(name)
+        if name in tr.graph.outputs and fraction < 1:
+            raise StructuredPruningError(
+                f"{key}: '{name}' makes the model's output (its units are the classes): it is never pruned"
+            )
+        if node.kind not in PRODUCERS:
+            raise StructuredPruningError(
+                f"{key}: '{name}' is a {node.kind}; only {', '.join(PRODUCERS)} layers lose channels "
+                "(a BatchNormalization or DepthwiseConv2D follows the layer that makes its channels)"
+            )
+        group = by_producer[name]
+        if group.fixed and fraction < 1:
+            raise StructuredPruningError(f"{key}: '{name}' cannot lose channels: its outputs are {group.fixed}")
+        # Producers tied by an Add lose the same channels: the group keeps the most any of them asks.
+        fractions[group.name] = max(fraction, fractions.get(group.name, 0.0))
+    return fractions, notes
+
+
+def held_plan(group_list: list, scores: dict, fractions: dict, min_channels: int) -> set:
+    """The removed root atoms of the groups whose kept fraction the config sets layer by layer."""
+    removed = set()
+    for group in group_list:
+        if group.name in fractions and not group.fixed:
+            removed |= uniform_plan([group], scores, fractions[group.name], min_channels)
+    return removed
+
+
+def macs_plan(
+    tr: Trace, group_list: list, scores: dict, macs: dict, kept: float, min_channels: int, crop=None, held=None
+):
     """The removed root atoms that bring the model's MACs to `kept` of the original: channels ranked
     over the whole model by their normalized score per MAC they cost, removed lowest first (each group
     keeps at least `min_channels`), as few as needed. Per MAC, so that a cheap channel (of a layer
-    with few inputs) is not given up for little saving."""
+    with few inputs) is not given up for little saving. `held` ({group: fraction}) sets some groups'
+    share beforehand; the ranking allocates the rest."""
+    held = held or {}
     base = model_macs(tr, macs, set(), crop)
     target = kept * base
+    pre = held_plan(group_list, scores, held, min_channels)
     floor = {g.name: keep_count(len(g.roots), 0.0, min_channels) for g in group_list}
     candidates = []
     for group in group_list:
-        if group.fixed:
+        if group.fixed or group.name in held:
             continue
         cost = base - model_macs(tr, macs, {group.roots[0]}, crop)  # every channel of a group costs the same
         ranked = sorted(group.roots, key=lambda r: scores[r])
@@ -308,14 +353,14 @@ def macs_plan(tr: Trace, group_list: list, scores: dict, macs: dict, kept: float
     order = [root for _, root in candidates]
 
     def macs_after(n):
-        return model_macs(tr, macs, set(order[:n]), crop)
+        return model_macs(tr, macs, pre | set(order[:n]), crop)
 
     if macs_after(len(order)) > target:
         least = macs_after(len(order)) / base
         raise StructuredPruningError(
             f"a MAC target of {kept:.0%} cannot be met: with every prunable layer at its floor "
-            f"({min_channels} channels) the model keeps {least:.1%} of its MACs (the logits, the input layer "
-            "and the channels that stay whole are not pruned)"
+            f"({min_channels} channels) the model keeps {least:.1%} of its MACs (the logits, the input layer, "
+            "the channels that stay whole and the layers set in techniques.structured.layers are not pruned further)"
         )
     lo, hi = 0, len(order)  # the fewest removals that meet the target (MACs fall as removals grow)
     while lo < hi:
@@ -324,7 +369,7 @@ def macs_plan(tr: Trace, group_list: list, scores: dict, macs: dict, kept: float
             hi = mid
         else:
             lo = mid + 1
-    return set(order[:lo])
+    return pre | set(order[:lo])
 
 
 def kept_positions(atoms: list, channels: Channels, removed: set) -> list:
@@ -537,7 +582,8 @@ def check_request(target: str, kept: float) -> None:
 
 def cut(keras, model, target: str, kept: float, criterion: str, settings: dict, mean_abs_input=None) -> Cut:
     """Remove channels from `model`: `kept` of each layer's channels (target 'c') or of the model's MACs
-    (target 'm'), ranked by `criterion`; crop the input of an MLP within `settings['crop_tolerance']`."""
+    (target 'm'), ranked by `criterion`; crop the input of an MLP within `settings['crop_tolerance']`.
+    `settings['layers']` ({layer: fraction}) sets some layers' kept share in place of `kept`."""
     check_request(target, kept)
     graph = model_graph(model)
     shapes = output_shapes(model)
@@ -556,11 +602,14 @@ def cut(keras, model, target: str, kept: float, criterion: str, settings: dict, 
     crop = None
     if mean_abs_input is not None:
         crop = choose_crop(graph, shapes, weights, mean_abs_input, float(settings.get("crop_tolerance", 0.0)))
+    held, held_notes = layer_fractions(tr, group_list, settings.get("layers"))
+    notes += held_notes
     macs = layer_macs(model)
     if target == "c":
-        removed = uniform_plan(group_list, scores, kept, min_channels)
+        free = [g for g in group_list if g.name not in held]
+        removed = uniform_plan(free, scores, kept, min_channels) | held_plan(group_list, scores, held, min_channels)
     else:
-        removed = macs_plan(tr, group_list, scores, macs, kept, min_channels, crop)
+        removed = macs_plan(tr, group_list, scores, macs, kept, min_channels, crop, held)
     smaller, per_layer, kept_rows = rebuild(keras, model, tr, removed, crop)
     plan = {
         "groups": [

@@ -11,7 +11,7 @@ DATA_DIR ?= $(wildcard ../shared/data)
 SNAKEMAKE_ARGS ?=
 DATA_CONFIG := $(if $(strip $(DATA_DIR)),--config data_dir=$(DATA_DIR),)
 
-.PHONY: setup study test test-fast ci-deps report readme lint dry-run lock clean
+.PHONY: setup study test test-fast ci-deps report readme lint dry-run plan plan-costs lock clean
 
 setup: $(VENV)/.installed
 
@@ -26,6 +26,20 @@ study: setup
 
 dry-run: setup
 	$(BIN)/snakemake -n --cores $(CORES) $(DATA_CONFIG) $(SNAKEMAKE_ARGS)
+
+# The run's wall and CPU time before it starts, at CORES cores (and on SLURM, on paper, with
+# PLAN_ARGS="--slurm-nodes 4 --cores-per-node 8"): the dry run's jobs priced by an earlier run's
+# benchmark files in results/, or the shipped medians of the default study for a first run.
+PLAN_CORES = $(if $(filter all,$(CORES)),$(shell nproc),$(CORES))
+plan: setup
+	@mkdir -p .snakemake
+	@$(BIN)/snakemake -n --cores $(PLAN_CORES) $(DATA_CONFIG) $(SNAKEMAKE_ARGS) > .snakemake/plan-dryrun.txt 2>&1 \
+	  || (cat .snakemake/plan-dryrun.txt; exit 1)
+	@PYTHONPATH=scripts $(BIN)/python -m dnncomp.study.plan .snakemake/plan-dryrun.txt --cores $(PLAN_CORES) $(PLAN_ARGS)
+
+# The shipped job costs (docs/results/job_costs.csv) from the last run's benchmark files.
+plan-costs: setup
+	PYTHONPATH=scripts $(BIN)/python -m dnncomp.study.plan - --cores 1 --write-costs docs/results/job_costs.csv < /dev/null
 
 report: setup
 	$(BIN)/snakemake --report report.html $(DATA_CONFIG)

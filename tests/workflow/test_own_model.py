@@ -78,6 +78,11 @@ def own_study(tmp_path_factory, data_dir):
             {"chain": "baseline > prune", "sweep": {"prune": {"sparsities": [0.5], "structures": ["2by4"]}}},
             {"chain": "baseline > distill > tflite", "sweep": {"tflite": {"modes": ["int8"]}}},
             {"chain": "baseline > prune > distill", "sweep": {"distill": {"students": ["self"], "seeds": [0]}}},
+            {"chain": "baseline > lq", "sweep": {"lq": {"recipes": ["dynamic_wi4_afp32"]}}},
+            {  # whole channels out of the residual, depthwise model: BN gamma ranks them
+                "chain": "baseline > structured > tflite",
+                "sweep": {"structured": {"criteria": ["bn"]}, "tflite": {"modes": ["int8"]}},
+            },
             {"chain": "baseline > tflite", "models": ["users_arch"], "sweep": {"tflite": {"modes": ["fp32"]}}},
             {
                 "chain": "baseline > tflite",
@@ -124,6 +129,8 @@ def test_every_technique_runs_on_it(own_study):
         "prune-s0.50-2by4",
         "distill-mlp32-T4-a0.1-seed0/tflite-int8",
         "prune-s0.90-block/distill-self-T4-a0.1-seed0",
+        "lq-dynamic_wi4_afp32",
+        "prune-c0.50-bn/tflite-int8",
     ]:
         assert record(workdir, f"{root}/{chain}")["accuracy"] >= 0.0, chain
     assert (workdir / f"results/{root}/sensitivity.json").is_file()
@@ -131,6 +138,21 @@ def test_every_technique_runs_on_it(own_study):
     assert len(bench["artefacts"]) >= 7  # every .tflite of the family, timed side by side
     summary = (workdir / "results/summary.csv").read_text()
     assert "users_net" in summary and "users_net" in (workdir / "results/report.html").read_text()
+
+
+def test_structured_pruning_shrinks_the_residual_depthwise_model(own_study):
+    """The stem convolution and the 1x1 convolution after the depthwise layer feed one Add: they lose
+    the same channels, and the depthwise layer between follows the stem."""
+    workdir, _ = own_study
+    root = "mnist/users_net/seed0/baseline"
+    pruned, parent = record(workdir, f"{root}/prune-c0.50-bn"), record(workdir, root)
+    assert pruned["params"] < parent["params"]
+    rounds = pruned["extra"]["structured"]["rounds"]
+    tied = [g for g in rounds[0]["groups"] if len(g["layers"]) == 2]
+    assert len(tied) == 1 and tied[0]["kept"] == tied[0]["channels"] // 2, rounds[0]["groups"]
+    kept = rounds[0]["layers"]
+    depthwise = [name for name in kept if "depthwise" in name]
+    assert depthwise and kept[depthwise[0]] == [tied[0]["kept"]] * 2
 
 
 def test_the_shipped_files_give_probabilities_like_the_users_model(own_study):

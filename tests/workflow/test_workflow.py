@@ -101,6 +101,24 @@ def test_frontier_steps_keep_their_structure(study):
     assert all(sparsity[name] == 0.5 for name in sparsity if not name.startswith("conv"))
 
 
+def test_later_steps_chain_on_a_structurally_pruned_model(study):
+    """Structured pruning yields an ordinary smaller model: unstructured pruning and self-distillation
+    run on it as on any parent and keep its smaller layers."""
+    workdir, _ = study
+    root = workdir / "results/mnist"
+
+    def record(path):
+        return json.loads((root / path / "metrics.json").read_text())
+
+    cut = record("lenet300_100/seed0/baseline/prune-c0.50-l1")
+    pruned = record("lenet300_100/seed0/baseline/prune-c0.50-l1/prune-s0.50-unstructured")
+    assert pruned["params"] == cut["params"] < record("lenet300_100/seed0/baseline")["params"]
+    assert all(s == pytest.approx(0.5, abs=0.02) for s in pruned["layer_sparsity"].values() if s > 0)
+    assert record("lenet300_100/seed0/baseline/prune-c0.50-l1/prune-s0.50-unstructured/tflite-int8")["accuracy"] > 0.5
+    student = record("lenet5/seed0/baseline/prune-c0.50-l1/distill-self-T4-a0.1-seed0")
+    assert student["params"] == record("lenet5/seed0/baseline/prune-c0.50-l1")["params"]
+
+
 def test_int8_is_smaller_and_evaluated_as_tflite(study):
     workdir, _ = study
     summary = pd.read_csv(workdir / "results" / "summary.csv").set_index(["model", "chain"])

@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.runtime import JOB_COST_PREFIX
-from ..study.chain import STEP_KINDS, parse_step
+from ..study.chain import STEP_KINDS
+from ..study.plan import rule_of  # noqa: F401  (the rule that wrote a benchmark file)
 
 # rule -> stage. Step kinds are rules of the same name (prune, ...), staged by the step registry; the
 # post-training batches (tflite_batchN, wq_batchN) are accounted under their step kind.
@@ -32,36 +33,7 @@ STAGES = {
     "cost_account": "aggregation",
     "html_report": "aggregation",
 }
-# Benchmark and record file names that are not step tokens.
-NAMED_FILES = {
-    "teacher_logits": "teacher_logits",
-    "sensitivity": "sensitivity",
-    "bench_cpu": "bench_family",
-    "bench_gpu": "bench_gpu",
-    "summarize": "summarize",
-    "figures": "figures",
-    "tables": "tables",
-    "cost_account": "cost_account",
-    "html_report": "html_report",
-}
 COLUMNS = ["stage", "rule", "jobs", "cpu_s", "wall_s", "max_rss_mb", "startup_cpu_s", "startup_share"]
-
-
-def rule_of(path) -> str:
-    """The rule that wrote a benchmark file or record, from its name: results/benchmarks/.../prune-s0.90-block.tsv,
-    results/data/... -> prepare_data, .../baseline/tflite.tsv (a post-training batch) -> tflite."""
-    path = Path(path)
-    if path.parent.name == "data" and path.suffix == ".tsv":
-        return "prepare_data"
-    name = path.stem
-    if name in NAMED_FILES:
-        return NAMED_FILES[name]
-    if name in STEP_KINDS:
-        return name
-    try:
-        return parse_step(name).kind
-    except ValueError:
-        return "unknown"
 
 
 def job_cost_from_log(path) -> dict | None:

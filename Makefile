@@ -11,7 +11,7 @@ DATA_DIR ?= $(wildcard ../shared/data)
 SNAKEMAKE_ARGS ?=
 DATA_CONFIG := $(if $(strip $(DATA_DIR)),--config data_dir=$(DATA_DIR),)
 
-.PHONY: setup study test test-fast ci-deps report readme lint dry-run plan plan-costs lock clean
+.PHONY: setup study frontier test test-fast ci-deps report readme lint dry-run plan plan-costs lock clean
 
 setup: $(VENV)/.installed
 
@@ -23,6 +23,11 @@ $(VENV)/.installed: requirements.txt
 
 study: setup
 	$(BIN)/snakemake --cores $(CORES) $(DATA_CONFIG) $(SNAKEMAKE_ARGS)
+
+# The default study plus the curves and the compression frontier (frontier.yaml: more chains, more
+# seeds); reuses every output the default study made.
+frontier: setup
+	$(BIN)/snakemake --cores $(CORES) --configfile config.yaml frontier.yaml $(DATA_CONFIG) $(SNAKEMAKE_ARGS)
 
 dry-run: setup
 	$(BIN)/snakemake -n --cores $(CORES) $(DATA_CONFIG) $(SNAKEMAKE_ARGS)

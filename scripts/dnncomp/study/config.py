@@ -170,6 +170,8 @@ def check_at_startup(cfg: dict, schema_path, fill_defaults: Callable[[dict], Non
     count_folder_classes(cfg)
     fill_defaults(cfg)
     check_config(cfg, validate=lambda sweeps: check_schema(sweeps, schema))
+    # A second config file's chains join the default ones (an overlay's list would replace them).
+    cfg["chains"] = [*cfg["chains"], *(cfg.pop("more_chains", None) or [])]
     check_data_sources(cfg)
     return check_model_files(cfg)
 
@@ -180,8 +182,9 @@ def check_config(cfg: dict, validate: Callable[[dict], None]) -> None:
     known(cfg["study"]["models"], cfg["architectures"], "study.models")
     known(cfg["study"]["datasets"], cfg["datasets"], "study.datasets")
     known(technique(cfg, "distill").get("students", []), [*cfg["architectures"], "self"], "techniques.distill.students")
-    for i, entry in enumerate(cfg["chains"]):
-        check_chain(cfg, entry, f"chains[{i}]", validate)
+    for key in ("chains", "more_chains"):
+        for i, entry in enumerate(cfg.get(key) or []):
+            check_chain(cfg, entry, f"{key}[{i}]", validate)
     check_overrides(cfg["training"].get("overrides"), cfg, "training.overrides")
     for name, section in (cfg.get("techniques") or {}).items():
         check_overrides(section.get("overrides"), cfg, f"techniques.{name}.overrides")

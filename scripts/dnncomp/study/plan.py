@@ -10,9 +10,8 @@ many jobs each source priced.
 
 The simulation is a list scheduler: a job is ready when the jobs that make its inputs are done; among
 ready jobs the higher Snakemake priority starts first, then the longer remaining path to the end of
-the DAG (critical-path first); a job takes min(threads, cores) cores. Each job adds `dispatch_s` of
-Snakemake's own time between a job's end and the next start (calibrated on this machine; see
-docs/measurements.md). A SLURM run is priced on paper the same way with K nodes of C cores and a
+the DAG (critical-path first); a job takes min(threads, cores) cores. Each job may add `dispatch_s` of
+Snakemake's own time between a job's end and the next start (0 here: see DISPATCH_S). A SLURM run is priced on paper the same way with K nodes of C cores and a
 queue wait per job, and says so."""
 
 from __future__ import annotations
@@ -41,9 +40,11 @@ NAMED_FILES = {
     "html_report": "html_report",
 }
 SHIPPED_COSTS = Path(__file__).resolve().parents[3] / "docs" / "results" / "job_costs.csv"
-# Seconds between one job's end and the next job's start on this 2-core machine (scheduling rounds,
-# job start-up outside the benchmarked script). Calibrated on the tiny study at 1 and 2 cores.
-DISPATCH_S = 1.0
+# Seconds between one job's end and the next job's start (scheduling rounds, start-up outside the
+# benchmarked script). None measurable here: the default study of 6 December 2026 (399 jobs, 2 cores)
+# took 70.6 min in Snakemake, and its own benchmark files scheduled this way give 70.4 min at 0 s
+# (72.3 at 0.5 s, 74.2 at 1 s).
+DISPATCH_S = 0.0
 ANY = "*"
 
 

@@ -11,8 +11,8 @@ many jobs each source priced.
 The simulation is a list scheduler: a job is ready when the jobs that make its inputs are done; among
 ready jobs the higher Snakemake priority starts first, then the longer remaining path to the end of
 the DAG (critical-path first); a job takes min(threads, cores) cores. Each job may add `dispatch_s` of
-Snakemake's own time between a job's end and the next start (0 here: see DISPATCH_S). A SLURM run is priced on paper the same way with K nodes of C cores and a
-queue wait per job, and says so."""
+Snakemake's own time between a job's end and the next start (0 here: see DISPATCH_S). A SLURM run
+is priced on paper the same way with K nodes of C cores and a queue wait per job, and says so."""
 
 from __future__ import annotations
 

@@ -65,11 +65,15 @@ class Job:
 
     @property
     def pair(self) -> tuple[str, str]:
-        """(dataset, model) from the benchmark path results/benchmarks/{dataset}/{model}/..., else (*, *)."""
-        parts = Path(self.benchmark).parts if self.benchmark else ()
-        if len(parts) >= 5 and parts[0] == "results" and parts[1] == "benchmarks" and parts[2] != "data":
-            return parts[2], parts[3]
-        return ANY, ANY
+        return pair_of(self.benchmark)
+
+
+def pair_of(benchmark: str | Path | None) -> tuple[str, str]:
+    """(dataset, model) from a benchmark path results/benchmarks/{dataset}/{model}/..., else (*, *)."""
+    parts = Path(benchmark).parts if benchmark else ()
+    if len(parts) >= 5 and parts[0] == "results" and parts[1] == "benchmarks" and parts[2] != "data":
+        return parts[2], parts[3]
+    return ANY, ANY
 
 
 @dataclass(frozen=True)
@@ -179,25 +183,12 @@ class CostModel:
         self.run_medians: dict = {}
         self.shipped: dict = {}
         if self.workdir is not None:
-            self.run_medians = medians(self._earlier_jobs())
+            self.run_medians = medians(earlier_jobs(self.workdir))
         if shipped is not None and Path(shipped).is_file():
             with open(shipped) as f:
                 for row in csv.DictReader(f):
                     key = (row["rule"], row["dataset"], row["model"])
                     self.shipped[key] = (float(row["wall_s"]), float(row["cpu_s"]))
-
-    def _earlier_jobs(self) -> list[tuple]:
-        """(rule, dataset, model, wall, cpu) of every benchmark file under results/benchmarks."""
-        found = []
-        root = self.workdir / "results" / "benchmarks"
-        for path in sorted(root.rglob("*.tsv")) if root.is_dir() else []:
-            measured = read_benchmark(path)
-            if measured is None:
-                continue
-            relative = path.relative_to(self.workdir)
-            pair = Job(0, "", (), (), str(relative)).pair
-            found.append((rule_of(relative), *pair, *measured))
-        return found
 
     def cost(self, job: Job) -> Cost:
         if job.benchmark is None:
@@ -208,10 +199,23 @@ class CostModel:
                 return Cost(*own, "measured")
         dataset, model = job.pair
         for table, label in ((self.run_medians, "run median"), (self.shipped, "shipped")):
-            for key in ((job.kind, dataset, model), (job.kind, ANY, ANY)):
-                if key in table:
-                    return Cost(*table[key], label if key[1] != ANY or dataset == ANY else f"{label} rule")
+            if (job.kind, dataset, model) in table:
+                return Cost(*table[job.kind, dataset, model], label)
+            if (job.kind, ANY, ANY) in table:
+                return Cost(*table[job.kind, ANY, ANY], f"{label} rule")
         return Cost(0.0, 0.0, "none")
+
+
+def earlier_jobs(workdir: Path) -> list[tuple]:
+    """(rule, dataset, model, wall, cpu) of every benchmark file under workdir/results/benchmarks."""
+    found = []
+    root = Path(workdir) / "results" / "benchmarks"
+    for path in sorted(root.rglob("*.tsv")) if root.is_dir() else []:
+        measured = read_benchmark(path)
+        if measured is not None:
+            relative = path.relative_to(workdir)
+            found.append((rule_of(relative), *pair_of(relative), *measured))
+    return found
 
 
 def medians(rows: list[tuple]) -> dict:
@@ -229,7 +233,7 @@ def medians(rows: list[tuple]) -> dict:
 
 def write_costs(workdir: Path, out: Path) -> int:
     """Write the medians of an earlier run's jobs as the shipped costs; returns the row count."""
-    table = medians(CostModel(workdir, shipped=None)._earlier_jobs())
+    table = medians(earlier_jobs(workdir))
     out.parent.mkdir(parents=True, exist_ok=True)
     with open(out, "w", newline="") as f:
         writer = csv.writer(f)
@@ -242,12 +246,18 @@ def write_costs(workdir: Path, out: Path) -> int:
 # ----------------------------------------------------------------------------- the schedule
 
 
-def critical_path(jobs: list[Job], deps: dict, wall: dict) -> tuple[dict, list]:
-    """({jobid: longest wall time from its start to the end of the DAG}, the jobids of the longest path)."""
+def children_of(jobs: list[Job], deps: dict) -> dict[int, list[int]]:
+    """jobid -> the jobids that read its outputs (the dependencies turned around)."""
     children: dict = {job.jobid: [] for job in jobs}
     for jobid, parents in deps.items():
         for parent in parents:
             children[parent].append(jobid)
+    return children
+
+
+def critical_path(jobs: list[Job], deps: dict, wall: dict) -> tuple[dict, list]:
+    """({jobid: longest wall time from its start to the end of the DAG}, the jobids of the longest path)."""
+    children = children_of(jobs, deps)
     remaining: dict = {}
 
     def tail(jobid: int) -> float:  # memoised, iteratively deep enough for a few thousand jobs
@@ -280,6 +290,7 @@ def simulate(jobs: list[Job], costs: dict, cores: int, dispatch_s: float = DISPA
     by_id = {job.jobid: job for job in jobs}
     wall = {job.jobid: costs[job.jobid].wall_s + (dispatch_s if job.benchmark else 0.0) for job in jobs}
     remaining, path = critical_path(jobs, deps, wall)
+    children = children_of(jobs, deps)
     waiting = {jobid: set(parents) for jobid, parents in deps.items()}
     ready = [_rank(by_id[j], remaining) for j, parents in waiting.items() if not parents]
     heapq.heapify(ready)
@@ -299,7 +310,7 @@ def simulate(jobs: list[Job], costs: dict, cores: int, dispatch_s: float = DISPA
             heapq.heappush(ready, item)
         now, done, need = heapq.heappop(running)
         free += need
-        for child in [j for j, parents in waiting.items() if done in parents]:
+        for child in children[done]:
             waiting[child].discard(done)
             if not waiting[child]:
                 heapq.heappush(ready, _rank(by_id[child], remaining))

@@ -21,26 +21,29 @@ $(VENV)/.installed: requirements.txt
 	$(BIN)/pip install --quiet -r requirements.txt
 	touch $@
 
-study: setup
+study: setup plan
 	$(BIN)/snakemake --cores $(CORES) $(DATA_CONFIG) $(SNAKEMAKE_ARGS)
 
 # The default study plus the curves and the compression frontier (frontier.yaml: more chains, more
 # seeds); reuses every output the default study made.
+FRONTIER := --configfile config.yaml frontier.yaml
 frontier: setup
-	$(BIN)/snakemake --cores $(CORES) --configfile config.yaml frontier.yaml $(DATA_CONFIG) $(SNAKEMAKE_ARGS)
+	@$(MAKE) --no-print-directory plan PLAN_CONFIG="$(FRONTIER)"
+	$(BIN)/snakemake --cores $(CORES) $(FRONTIER) $(DATA_CONFIG) $(SNAKEMAKE_ARGS)
 
 dry-run: setup
 	$(BIN)/snakemake -n --cores $(CORES) $(DATA_CONFIG) $(SNAKEMAKE_ARGS)
 
-# The run's wall and CPU time before it starts, at CORES cores (and on SLURM, on paper, with
+# The run's wall and CPU time before it starts, at CORES cores (recorded in results/plan.json: the
+# report sets the run's actual beside it; make study and make frontier plan first) (and on SLURM, on paper, with
 # PLAN_ARGS="--slurm-nodes 4 --cores-per-node 8"): the dry run's jobs priced by an earlier run's
 # benchmark files in results/, or the shipped medians of the default study for a first run.
 PLAN_CORES = $(if $(filter all,$(CORES)),$(shell nproc),$(CORES))
 plan: setup
 	@mkdir -p .snakemake
-	@$(BIN)/snakemake -n --cores $(PLAN_CORES) $(DATA_CONFIG) $(SNAKEMAKE_ARGS) > .snakemake/plan-dryrun.txt 2>&1 \
+	@$(BIN)/snakemake -n --cores $(PLAN_CORES) $(PLAN_CONFIG) $(DATA_CONFIG) $(SNAKEMAKE_ARGS) > .snakemake/plan-dryrun.txt 2>&1 \
 	  || (cat .snakemake/plan-dryrun.txt; exit 1)
-	@PYTHONPATH=scripts $(BIN)/python -m dnncomp.study.plan .snakemake/plan-dryrun.txt --cores $(PLAN_CORES) $(PLAN_ARGS)
+	@PYTHONPATH=scripts $(BIN)/python -m dnncomp.study.plan .snakemake/plan-dryrun.txt --cores $(PLAN_CORES) --record $(PLAN_ARGS)
 
 # The shipped job costs (docs/results/job_costs.csv) from the last run's benchmark files.
 plan-costs: setup

@@ -149,11 +149,18 @@ def gpu_family_inputs(wildcards):
 def family_inputs(wildcards):
     family = family_dir(wildcards.dataset, wildcards.model, wildcards.seed)
     tflite = [p for p in tflite_targets() if p.startswith(f"{family}/")]
+    # A network of the study also times the students distilled from another network (their speed
+    # against every network, side by side); the students' own from-scratch families time none.
+    hosts = wildcards.model in config["study"]["models"]
+    guests = chain_grammar.distilled_guests(study_chains(), wildcards.dataset, wildcards.model, int(wildcards.seed))
+    guests = [f"{c.path}/model.tflite" for c in guests] if hosts else []
     return {
         "data": f"results/data/{wildcards.dataset}.npz",
         "keras": f"{family}/baseline/model.keras",
         "tflite": tflite,
         "tflite_metrics": [p.replace("model.tflite", "metrics.json") for p in tflite],
+        "guests": guests,
+        "guest_metrics": [p.replace("model.tflite", "metrics.json") for p in guests],
     }
 
 

@@ -1,6 +1,7 @@
 # Aggregation: one table of every artefact, the figures, and the self-contained HTML report.
 
 from dnncomp.report.layout import FIGURES  # noqa: E402  (figure name -> report category)
+from dnncomp.study.plan import PREDICTION  # noqa: E402  (where make plan records its prediction)
 
 
 rule summarize:
@@ -149,6 +150,8 @@ rule html_report:
                 "sensitivity": sensitivity_targets(),
                 "sensitivity_figures": [p.replace(".json", ".png") for p in sensitivity_targets()],
                 "baselines": [p.replace("sensitivity.json", "metrics.json") for p in sensitivity_targets()],
+                # `make plan`'s prediction of this run, when one was made: set beside the actual.
+                "prediction": [str(PREDICTION)] if PREDICTION.is_file() else [],
             }
         ),
     output:

@@ -12,16 +12,20 @@ from dnncomp.measure.bench import TIMING_KEYS
 from dnncomp.measure.meters import rapl_meter
 
 
-def load_artefacts(model_paths, metrics_paths) -> list:
+def load_artefacts(model_paths, metrics_paths, guest: bool = False) -> list:
+    """The family's .tflite files; guests (another family's distilled students) are labelled by their
+    path, which no chain of this family can share."""
     artefacts = []
     for model_path, metrics_path in zip(model_paths, metrics_paths, strict=True):
         record = read_json(metrics_path)
+        label = str(Path(model_path).parent.relative_to("results")) if guest else record["chain"]
         artefacts.append(
             {
                 "artefact": model_path,
-                "chain": record["chain"],
+                "chain": label,
                 "blob": Path(model_path).read_bytes(),
                 "resolvers": record["runtime"]["resolvers"],
+                "guest": guest,
             }
         )
     return artefacts
@@ -33,6 +37,7 @@ def main(smk):
     x_test, _ = data.load(smk.input.data).split("test")
     keras_model = models.load(keras, smk.input.keras)
     artefacts = load_artefacts(smk.input.tflite, smk.input.tflite_metrics)
+    artefacts += load_artefacts(smk.input.guests, smk.input.guest_metrics, guest=True)
     meter, energy = rapl_meter()
     print(f"energy: {energy}")
     CLOCK.ready()

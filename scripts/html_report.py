@@ -4,7 +4,7 @@ from pathlib import Path
 
 from dnncomp.core.io import read_json
 from dnncomp.jobs.job import run
-from dnncomp.report import html, structured, summary
+from dnncomp.report import cost, html, structured, summary
 from dnncomp.report.layout import MODELS_SECTION
 
 
@@ -17,6 +17,9 @@ def main(smk):
         "Pruning": [summary.read_summary(smk.input.prune_table)],
         html.COST_SECTION: [summary.read_summary(smk.input.cost_stages), summary.read_summary(smk.input.cost_rules)],
     }
+    if smk.input.prediction:
+        actual = cost.prediction_vs_actual(read_json(smk.input.prediction[0]), "results/benchmarks")
+        tables[html.COST_SECTION].insert(0, actual)
     analyses = {Path(p).parent.parent.relative_to("results").as_posix(): read_json(p) for p in smk.input.sensitivity}
     tables["Pruning"].append(html.allocation_table(analyses, smk.params.budgets))
     tables[MODELS_SECTION] = [html.layer_tables({p: read_json(p) for p in smk.input.baselines})]

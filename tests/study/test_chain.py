@@ -219,3 +219,21 @@ def test_step_parameters_that_do_not_fit_the_declaration_are_rejected():
         chain_grammar.step_token("wq", bits="four", granularity="channel")
     with pytest.raises(ValueError, match="valid 'prune' step name"):
         chain_grammar.step_token("prune", sparsity=0.9)
+
+
+def test_a_network_times_the_students_distilled_from_another_network():
+    def chain(path):
+        return chain_grammar.parse_chain(f"results/mnist/{path}")
+
+    chains = [
+        chain("lenet5/seed0/baseline/distill-mlp32-T4-a0.1-seed1/tflite-int8"),
+        chain("lenet5/seed0/baseline/distill-mlp32-T4-a0.1-seed1"),  # a Keras model: not timed
+        chain("lenet5/seed0/baseline/distill-self-T4-a0.1-seed0/tflite-int8"),  # the same network
+        chain("lenet5/seed1/baseline/distill-mlp32-T4-a0.1-seed1/tflite-int8"),  # another seed's family
+        chain("lenet5/seed0/baseline/prune-s0.50-unstructured/distill-mlp32-T4-a0.1-seed0/tflite-int8"),
+        chain("lenet300_100/seed0/baseline/distill-mlp32-T4-a0.1-seed0/tflite-fp32"),  # its own student
+    ]
+    guests = chain_grammar.distilled_guests(chains, "mnist", "lenet300_100", 0)
+    assert [c.path for c in guests] == ["results/mnist/lenet5/seed0/baseline/distill-mlp32-T4-a0.1-seed1/tflite-int8"]
+    assert [c.model for c in chain_grammar.distilled_guests(chains, "mnist", "lenet5", 0)] == ["lenet300_100"]
+    assert chain_grammar.distilled_guests(chains, "cifar10", "lenet300_100", 0) == []

@@ -149,3 +149,33 @@ def test_the_command_prints_the_prediction(tmp_path, capsys):
     )
     assert plan.main([str(tmp_path / "empty.txt"), "--cores", "2"]) == 0
     assert "Nothing to do" in capsys.readouterr().out
+
+
+def test_the_recorded_prediction_is_set_beside_the_run_that_followed(tmp_path):
+    """The report's cost section: jobs that finished after the prediction, their span and CPU time."""
+    import json
+    import os
+
+    from dnncomp.report import cost
+
+    (tmp_path / "dry.txt").write_text(DRY_RUN)
+    record = tmp_path / "results" / "plan.json"
+    assert (
+        plan.main([str(tmp_path / "dry.txt"), "--cores", "2", "--workdir", str(tmp_path), "--record", str(record)]) == 0
+    )
+    prediction = json.loads(record.read_text())
+    assert prediction["cores"] == 2 and prediction["jobs"] == 3 and prediction["wall_s"] > 0
+    benchmarks = tmp_path / "results" / "benchmarks"
+    benchmarks.mkdir(parents=True)
+    t0 = prediction["predicted_at"]
+    # an earlier run's job (before the prediction) and two of this run: 0-60 s and 30-100 s after it
+    for name, end, wall, cpu in (("old", t0 - 500, 10.0, 9.0), ("a", t0 + 60, 60.0, 50.0), ("b", t0 + 100, 70.0, 65.0)):
+        path = benchmarks / f"{name}.tsv"
+        path.write_text(f"s\th:m:s\tmax_rss\tcpu_time\n{wall}\t0:00:00\t100\t{cpu}\n")
+        os.utime(path, (end, end))
+    table = cost.prediction_vs_actual(prediction, benchmarks).set_index("quantity")
+    assert table.loc["jobs", "actual"] == 2
+    assert table.loc["wall time (min)", "actual"] == pytest.approx(100 / 60)
+    assert table.loc["CPU time (min)", "actual"] == pytest.approx(115 / 60)
+    assert table.loc["wall time (min)", "error"].endswith("%")
+    assert cost.prediction_vs_actual({**prediction, "predicted_at": t0 + 1000}, benchmarks).empty

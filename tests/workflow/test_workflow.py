@@ -191,7 +191,8 @@ def test_html_report_is_self_contained(study):
     assert page.count("data:image/png;base64,") == len(FIGURES) + 2
     assert "layerwise prune structure would allocate" in page and "at 0.90" in page
     assert not re.search(r'src="(?!data:)', page), "every image must be embedded"
-    assert "Our numbers beside the survey" in page and "Provenance" in page
+    assert "Does the survey hold?" in page and "The survey's conclusions, one by one" in page
+    assert page.index("What to ship") < page.index("Does the survey hold?") < page.index("Provenance")
     assert "tflite-int8" in page or "int8" in page
 
 
@@ -326,12 +327,23 @@ def test_every_training_rule_reproduces_its_weights_exactly(study):
 def test_family_benchmark_times_every_artefact_side_by_side(study):
     workdir, _ = study
     family = json.loads((workdir / "results/mnist/lenet300_100/seed0/bench_cpu.json").read_text())
-    benchmarked = {entry["chain"] for entry in family["artefacts"]}
+    benchmarked = {entry["chain"] for entry in family["artefacts"] if not entry["guest"]}
     artefacts = {
         str(p.parent.relative_to(workdir / "results/mnist/lenet300_100/seed0"))
         for p in (workdir / "results/mnist/lenet300_100/seed0").rglob("model.tflite")
     }
     assert benchmarked == artefacts | {"baseline"}
+    # LeNet-5's distilled students are timed beside LeNet-300-100 too, and the summary carries the ratio.
+    guests = {entry["chain"] for entry in family["artefacts"] if entry["guest"]}
+    students = {
+        str(p.parent.relative_to(workdir / "results"))
+        for p in (workdir / "results/mnist/lenet5/seed0/baseline").glob("distill-mlp32-*/tflite-*/model.tflite")
+    }
+    assert students and guests == students
+    summary = pd.read_csv(workdir / "results" / "summary.csv")
+    timed = summary[summary["technique"] == "distill>tflite"]
+    assert timed[col.speedup_vs_network("lenet300_100")].notna().all()
+    assert timed[col.speedup_vs_network("lenet300_100", "auto")].notna().all()
     rounds = family["timing"]["rounds"]
     for entry in family["artefacts"]:
         for result in entry["results"]:

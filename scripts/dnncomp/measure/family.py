@@ -95,6 +95,7 @@ def measure(
             "chain": artefact["chain"],
             "engine": "litert",
             "resolvers": list(artefact["resolvers"]),
+            "guest": bool(artefact.get("guest")),
             "results": [],
         }
     if keras_model is not None:

@@ -52,6 +52,12 @@ def speedup(threads: str = "t1", stat: str = "", resolver: str | None = None) ->
     return f"speedup_b1_{threads}_vs_fp32_tflite{stat}" + (f"_{resolver}" if resolver else "")
 
 
+def speedup_vs_network(network: str, resolver: str | None = None) -> str:
+    """Batch-1, one-thread speed of a distilled student against another network's float32 .tflite,
+    timed side by side in that network's family (the student's own family gives col.speedup)."""
+    return f"speedup_b1_t1_vs_{network}_fp32_tflite" + (f"_{resolver}" if resolver else "")
+
+
 def timing_columns(resolver: str | None = None) -> set:
     """Every timing column the family benchmark gives an artefact under one resolver."""
     names = {THROUGHPUT + (f"_{resolver}" if resolver else "")}
@@ -87,6 +93,8 @@ DECLARED = {
     KERAS_SPEEDUP: "batch-1 speed against the Keras baseline, timed side by side",
     LATENCY: "batch-1 latency, one thread, median (_p10, _p90: its spread; _<resolver>: other resolvers)",
     SPEEDUP: "batch-1 speed vs float32 .tflite, one thread, median of per-round ratios (_p10, _p90)",
+    speedup_vs_network("NETWORK"): "a distilled student's batch-1 speed vs another network's float32 .tflite, "
+    "timed side by side in that network's family (_<resolver>: other resolvers)",
     MACS: "multiply-accumulates one batch-1 inference executes on LiteRT's builtin kernels",
     MACS_DENSE: "the same layers' MACs with every weight computed (the dense count)",
     MACS_NONZERO: "MACs with a nonzero weight: what a kernel that skips every zero would execute",

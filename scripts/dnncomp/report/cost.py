@@ -151,3 +151,39 @@ def scheduler_cpu_s(max_depth: int = 6) -> float | None:
             times = process.cpu_times()
             return float(times.user + times.system)
     return None
+
+
+def prediction_vs_actual(prediction: dict, benchmarks) -> pd.DataFrame:
+    """The run `make plan` predicted (its record) beside what it took: the jobs whose benchmark file
+    was written after the prediction, their span from the first job's start (its file's time less
+    its wall time) to the last job's end, and their CPU time. Empty if no job ran after it."""
+    rows = []
+    for path in Path(benchmarks).rglob("*.tsv"):
+        end = path.stat().st_mtime
+        if end < prediction["predicted_at"]:
+            continue
+        table = pd.read_csv(path, sep="\t")
+        if table.empty:
+            continue
+        wall, cpu = float(table.iloc[-1]["s"]), float(table.iloc[-1]["cpu_time"])
+        rows.append({"start": end - wall, "end": end, "cpu_s": cpu})
+    if not rows:
+        return pd.DataFrame()
+    jobs = pd.DataFrame(rows)
+    actual_wall = jobs["end"].max() - max(jobs["start"].min(), prediction["predicted_at"])
+    out = [
+        ("jobs", prediction["jobs"], len(jobs)),
+        ("wall time (min)", prediction["wall_s"] / 60, actual_wall / 60),
+        ("CPU time (min)", prediction["cpu_s"] / 60, jobs["cpu_s"].sum() / 60),
+    ]
+    return pd.DataFrame(
+        [
+            {
+                "quantity": name,
+                f"predicted at {prediction['cores']} core(s)": predicted,
+                "actual": actual,
+                "error": f"{(predicted - actual) / actual:+.1%}" if actual else "",
+            }
+            for name, predicted, actual in out
+        ]
+    )

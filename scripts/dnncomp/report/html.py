@@ -14,8 +14,8 @@ import yaml
 from ..core.io import atomic_path
 from ..measure.sensitivity import allocate
 from ..study.chain import FP32_REFERENCE
+from . import claims, readme, stats
 from . import columns as col
-from . import readme, stats
 from .layout import COST_SECTION, SECTIONS
 from .stats import stat_column
 
@@ -91,194 +91,6 @@ def references(config: dict) -> dict:
 
 
 RATIO = col.GZIP_RATIO
-VERDICT = {True: "holds", False: "does not hold", None: "not judged (n = 1)"}
-
-
-def stat_text(row, metric: str, scale: float = 1.0, digits: int = 2, unit: str = "") -> str:
-    """'mean [95 % interval] (n = k)' of a metric of an over-seeds row; no interval for one seed."""
-    n, mean = int(row[stat_column(metric, "n")]), row[stat_column(metric, "mean")] * scale
-    low, high = row[stat_column(metric, "ci_low")], row[stat_column(metric, "ci_high")]
-    if pd.isna(low):
-        return f"{mean:.{digits}f}{unit} (n = {n})"
-    low, high = sorted((low * scale, high * scale))
-    return f"{mean:.{digits}f}{unit} [{low:.{digits}f}, {high:.{digits}f}] (n = {n})"
-
-
-def best_within(table: pd.DataFrame, mask, tolerance_pt: float):
-    """(best, verdict): the highest mean ratio among the configurations whose paired loss interval is
-    within tolerance (verdict True); else among those whose mean loss is within but whose interval is
-    not (False: the near miss that several seeds measured); else among those with one seed whose loss
-    is within (None: not judged); else (None, False)."""
-    ratio = stat_column(RATIO, "mean")
-    pool = table[mask & table[ratio].notna()]
-    if pool.empty:
-        return None, False
-    verdicts = pool.apply(lambda row: stats.within(row, tolerance_pt), axis=1)
-    for verdict in (True, False, None):
-        candidates = pool[verdicts.map(lambda v, want=verdict: v is want)]
-        if verdict is not True:  # judged on the mean only, and said so
-            candidates = candidates[candidates[stat_column(col.ACCURACY_CHANGE, "mean")] >= -tolerance_pt]
-        if len(candidates):
-            return candidates.loc[candidates[ratio].idxmax()], verdict
-    return None, False
-
-
-def describe(best, verdict, tolerance_pt: float, target: float | None = None) -> str:
-    if best is None:
-        return f"no configuration is within {tolerance_pt:g} pt of its baseline: does not hold"
-    meets_target = target is None or best[stat_column(RATIO, "mean")] >= target
-    holds = verdict if verdict is None else bool(verdict and meets_target)
-    return (
-        f"{stat_text(best, RATIO, digits=1, unit='x')} ({best['configuration']}), accuracy change "
-        f"{stat_text(best, col.ACCURACY_CHANGE, unit=' pt')}: {VERDICT[holds]}"
-    )
-
-
-def config_row(table: pd.DataFrame, configuration: str):
-    rows = table[table["configuration"] == configuration]
-    return None if rows.empty else rows.iloc[0]
-
-
-def int8_row(table: pd.DataFrame, tolerance_pt: float) -> str | None:
-    int8 = config_row(table, "baseline/tflite-int8")
-    if int8 is None:
-        return None
-    low, high = int8[stat_column(col.PARENT_CHANGE, "ci_low")], int8[stat_column(col.PARENT_CHANGE, "ci_high")]
-    holds = None if pd.isna(low) else bool(max(abs(low), abs(high)) <= tolerance_pt)
-    text = (
-        f"{stat_text(int8, col.FILE_RATIO, unit='x')} smaller; accuracy change vs the Keras model "
-        f"{stat_text(int8, col.PARENT_CHANGE, unit=' pt')}: within +/-{tolerance_pt:g} pt {VERDICT[holds]}"
-    )
-    for column, label in ((col.SPEEDUP, "batch-1 speed"), (col.SPEEDUP_XNNPACK, "with XNNPACK")):
-        if pd.notna(int8.get(stat_column(column, "mean"))):
-            text += f"; {label} {stat_text(int8, column, unit='x')}"
-    return text
-
-
-def distill_speed_row(table: pd.DataFrame) -> str | None:
-    mean = stat_column(col.SPEEDUP, "mean")
-    if mean not in table:
-        return None
-    dq = table[(table["technique"] == "distill>tflite") & table[mean].notna()]
-    if dq.empty:
-        return None
-    best = dq.loc[dq[mean].idxmax()]
-    return (
-        f"{stat_text(best, col.SPEEDUP, digits=1, unit='x')} vs the teacher's fp32 .tflite ({best['configuration']}), "
-        f"accuracy {stat_text(best, 'accuracy', scale=100, unit=' %')}"
-    )
-
-
-def pair_anchors(dataset: str, model: str, reference: str, table: pd.DataFrame, anchors: dict) -> list:
-    """(claim, source, measured here) for one dataset x architecture reproducing a published network,
-    from its over-seeds table: every number with its interval, every claim judged on it."""
-    claims = anchors["claims"]
-    t = table["technique"]
-    rows = [(claims["int8"]["text"], claims["int8"]["source"], int8_row(table, claims["int8"]["tolerance_pt"]))]
-    pruning = claims["pruning"]
-    tolerance = pruning["tolerance_pt"].get(dataset)
-    if tolerance is None:
-        rows.append((f"pruning {pruning['ratio'][reference]}x smaller", pruning["source"], no_anchor(dataset)))
-    else:
-        rows.append(
-            (
-                f"pruning {pruning['ratio'][reference]}x smaller within {tolerance:g} pt (MNIST figure)",
-                pruning["source"],
-                describe(*best_within(table, t == "prune>tflite", tolerance), tolerance, pruning["ratio"][reference]),
-            )
-        )
-    target = claims["prune_quantize"]["target"].get(dataset, {}).get(reference)
-    if target is None:
-        rows.append(("prune -> quantize smaller", claims["prune_quantize"]["source"], no_anchor(dataset)))
-    else:
-        target, tolerance = target
-        combined = t.str.contains("prune") & (t.str.endswith("tflite") | t.str.endswith("qat"))
-        rows.append(
-            (
-                f"prune -> quantize {target}x smaller (best within {tolerance:g} pt)",
-                claims["prune_quantize"]["source"],
-                describe(*best_within(table, combined, tolerance), tolerance, target),
-            )
-        )
-    deep = claims["deep_compression"]
-    if reference in deep["text"].get(dataset, {}):
-        tolerance = deep["tolerance_pt"]
-        rows.append(
-            (
-                f"Deep Compression {deep['text'][dataset][reference]}",
-                deep["source"],
-                describe(
-                    *best_within(table, t == "prune>cluster>tflite", tolerance), tolerance, deep["ratio"][reference]
-                ),
-            )
-        )
-    rows.append((claims["distill_quantize"]["text"], claims["distill_quantize"]["source"], distill_speed_row(table)))
-    return [
-        {"dataset": dataset, "model": model, "claim": claim, "source": source, "measured here": measured}
-        for claim, source, measured in rows
-        if measured is not None
-    ]
-
-
-def no_anchor(dataset: str) -> str:
-    return f"not judged: the source published no figure for {dataset}"
-
-
-def anchors_table(frame: pd.DataFrame, anchors: dict, refs: dict) -> pd.DataFrame:
-    """Our numbers beside the survey's conclusions and the published anchors (report/anchors.yaml)."""
-    rows = []
-    for (dataset, model), group in frame.groupby(["dataset", "model"]):
-        if refs.get(model):
-            rows.extend(pair_anchors(dataset, model, refs[model], stats.over_seeds(group), anchors))
-    rows.extend(distillation_rows(frame, anchors["claims"]["distillation"]))
-    return pd.DataFrame(rows, columns=["dataset", "model", "claim", "source", "measured here"])
-
-
-def distillation_rows(frame: pd.DataFrame, claim: dict) -> list:
-    """The best distilled student (by mean over student seeds) against its from-scratch control,
-    paired by seed: a paired t-test, its p-value and effect size, and a verdict on the interval."""
-    rows = []
-    distilled = frame[(frame["technique"] == "distill") & (frame["student"] != "self")]
-    for (dataset, teacher, student), group in distilled.groupby(["dataset", "model", "student"]):
-        settings = group.groupby(["temperature", "alpha"])["accuracy"].mean()
-        temperature, alpha = settings.idxmax()
-        chosen = group[(group["temperature"] == temperature) & (group["alpha"] == alpha)]
-        # The pairs are student seeds (one from-scratch control each); a student seed distilled from
-        # several teacher seeds counts once, at its mean over them.
-        best = chosen.groupby("distill_seed")["accuracy"].mean()
-        teachers = chosen["seed"].nunique()
-        controls = frame[
-            (frame["dataset"] == dataset) & (frame["model"] == student) & (frame["technique"] == "baseline")
-        ].set_index("seed")["accuracy"]
-        seeds = sorted(set(best.index) & set(controls.index))
-        if not seeds:
-            continue
-        test = stats.paired_test(best.loc[seeds] * 100, controls.loc[seeds] * 100)
-        verdict = (
-            VERDICT[None]
-            if pd.isna(test["ci_low"])
-            else "beats its control"
-            if test["ci_low"] > 0
-            else "does not beat its control"
-        )
-        interval = "" if pd.isna(test["ci_low"]) else f" [{test['ci_low']:+.2f}, {test['ci_high']:+.2f}]"
-        test_text = (
-            "" if pd.isna(test["p_value"]) else f", p = {test['p_value']:.3g}, d_z = {test['effect_size_dz']:.2f}"
-        )
-        rows.append(
-            {
-                "dataset": dataset,
-                "model": teacher,
-                "claim": claim["text"],
-                "source": claim["source"],
-                "measured here": f"{student} at T={temperature:g}, alpha={alpha:g} (best of {len(settings)} by mean"
-                f"{f', each student seed over {teachers} teacher seeds' if teachers > 1 else ''}): "
-                f"{best.loc[seeds].mean() * 100:.2f} % vs {controls.loc[seeds].mean() * 100:.2f} % "
-                f"from scratch; paired gain {test['mean_diff']:+.2f} pt{interval} (n = {test['n']}){test_text}: "
-                f"{verdict}",
-            }
-        )
-    return rows
 
 
 SEED_COLUMNS = ["dataset", "model", "configuration", "n"] + [
@@ -417,8 +229,8 @@ def near_chance(frame: pd.DataFrame, config: dict) -> dict:
 
 
 def what_to_ship(frame: pd.DataFrame, config: dict | None = None) -> pd.DataFrame:
-    """Per network: the smallest, the fastest and the smallest real-int4 file within the tolerance
-    (the README's results block, from the same function). Pairs whose baseline is near chance are
+    """Per network: the smallest, the fastest, the smaller-and-faster and the smallest real-int4 file
+    within the tolerance (the README's results block, from the same function). Pairs whose baseline is near chance are
     left out (near_chance)."""
     untrained = near_chance(frame, config or {})
     table = readme.headline(stats.over_seeds(frame), readme.flagged_configurations(frame))
@@ -431,13 +243,15 @@ def what_to_ship(frame: pd.DataFrame, config: dict | None = None) -> pd.DataFram
             "dataset": table["dataset"],
             "model": table["model"],
             "goal": table["goal"].map(
-                {"smallest": "smallest file", "fastest": "fastest file", "int4": "smallest int4 file"}
+                {
+                    "smallest": "size: smallest file",
+                    "fastest": "speed: fastest file",
+                    "both": "both: smaller and faster",
+                    "int4": "smallest int4 file",
+                }
             ),
             "configuration": table["configuration"],
-            "x vs float32": [
-                f"{r:.1f}x {'faster' if g == 'fastest' else 'smaller'}"
-                for r, g in zip(table["ratio"], table["goal"], strict=True)
-            ],
+            "x vs float32": [readme.gain(row).replace("×", "x") for _, row in table.iterrows()],
             "accuracy change (pt) [95 % CI]": [
                 f"{c:+.2f} [{lo:+.2f}, {hi:+.2f}]"
                 for c, lo, hi in zip(table["change"], table["low"], table["high"], strict=True)
@@ -520,10 +334,17 @@ def render(
     )
     env.filters["cell"] = cell
     flagged = frame[frame["flagged"].astype(bool)]
+    claim_rows = claims.claims_table(frame, anchors, references(config))
     return env.get_template(Path(template).name).render(
         left=LEFT,
         n_artefacts=len(frame),
-        anchors=anchors_table(frame, anchors, references(config)),
+        anchors=claim_rows,
+        verdicts=claims.verdicts_by_claim(claim_rows),
+        point_factor=anchors["point_factor"],
+        frontier=claims.frontier_table(frame, anchors, references(config)),
+        counts=claims.verdict_counts(claim_rows),
+        pareto=png_base64(figures["pareto"]) if "pareto" in figures else None,
+        runtime=claims.RUNTIME_NAME[claims.Study(frame, references(config)).runtime],
         sources=anchors["sources"],
         seeds=seeds_tables(stats.over_seeds(frame)),
         flagged=flagged[["dataset", "model", "chain", "accuracy", "flag_reason"]],

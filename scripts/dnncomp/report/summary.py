@@ -97,6 +97,8 @@ def bench_rows(paths) -> tuple:
     for path in paths:
         family = read_json(path)
         for entry in family["artefacts"]:
+            if entry.get("guest"):  # another family's student: guest_rows
+                continue
             results = pd.DataFrame(entry["results"])
             row = {
                 "path": os.path.dirname(entry["artefact"]),
@@ -110,6 +112,28 @@ def bench_rows(paths) -> tuple:
                 row.update(latency_columns(subset, None if i == 0 else resolver))
             rows[entry["engine"]].append(row)
     return pd.DataFrame(rows["litert"]), pd.DataFrame(rows["tf.function"])
+
+
+def guest_rows(paths) -> pd.DataFrame:
+    """Per distilled student's .tflite: its batch-1, one-thread speed against the float32 .tflite of
+    each other network that timed it side by side (col.speedup_vs_network), under each resolver."""
+    rows: dict = {}
+    for path in paths:
+        family = read_json(path)
+        network = Path(family["family"]).parts[-2]  # results/DATASET/MODEL/seedN
+        for entry in family["artefacts"]:
+            if not entry.get("guest"):
+                continue
+            row = rows.setdefault(os.path.dirname(entry["artefact"]), {})
+            resolvers = entry.get("resolvers") or []
+            one = [r for r in entry["results"] if r["batch"] == 1 and "speedup_vs_fp32_tflite" in r]
+            for r in one:
+                if r["threads"] != min(x["threads"] for x in one):
+                    continue
+                primary = r["resolver"] == resolvers[0]
+                name = col.speedup_vs_network(network, None if primary else r["resolver"])
+                row[name] = r["speedup_vs_fp32_tflite"]["median"]
+    return pd.DataFrame([{"path": path, **row} for path, row in rows.items()])
 
 
 def gpu_rows(paths) -> pd.DataFrame:
@@ -137,11 +161,15 @@ def root_path(path: str) -> str:
 
 
 def summarize(
-    records: pd.DataFrame, benches: pd.DataFrame, keras_benches: pd.DataFrame, gpu: pd.DataFrame | None = None
+    records: pd.DataFrame,
+    benches: pd.DataFrame,
+    keras_benches: pd.DataFrame,
+    gpu: pd.DataFrame | None = None,
+    guests: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Join and add size ratios against the root baseline's float32 .tflite, and the Keras latency."""
     frame = records.copy()
-    for joined in (benches, gpu):
+    for joined in (benches, gpu, guests):
         if joined is not None and len(joined):
             frame = frame.merge(joined, on="path", how="left")
     frame["root"] = frame["path"].map(root_path)

@@ -263,3 +263,22 @@ def size_reference(chain: Chain) -> Chain | None:
 def prefixes(chain: Chain) -> list:
     """The chain and every chain it extends: baseline, baseline/prune-..., baseline/prune-.../tflite-..."""
     return [Chain(chain.dataset, chain.model, chain.seed, chain.steps[:n]) for n in range(1, len(chain.steps) + 1)]
+
+
+def distilled_guests(chains, dataset: str, model: str, seed: int) -> list:
+    """The .tflite files of students distilled from another network of the same dataset and seed
+    (baseline > distill > tflite): the family of `model` times them beside its own float32 file, so
+    each student's speed is measured against every network of the study, not only its teacher."""
+    return sorted(
+        (
+            c
+            for c in chains
+            if (c.dataset, c.seed) == (dataset, seed)
+            and c.model != model
+            and len(c.steps) == 3
+            and c.steps[1].kind == "distill"
+            and c.steps[1].params["student"] != "self"
+            and c.steps[2].kind in TFLITE_STEPS
+        ),
+        key=lambda c: c.path,
+    )

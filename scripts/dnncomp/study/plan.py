@@ -45,6 +45,8 @@ SHIPPED_COSTS = Path(__file__).resolve().parents[3] / "docs" / "results" / "job_
 # took 70.6 min in Snakemake, and its own benchmark files scheduled this way give 70.4 min at 0 s
 # (72.3 at 0.5 s, 74.2 at 1 s).
 DISPATCH_S = 0.0
+# Where `make plan` records its prediction for the report (relative to the workflow's directory).
+PREDICTION = Path("results/plan.json")
 ANY = "*"
 
 
@@ -341,6 +343,27 @@ def slurm_on_paper(jobs: list[Job], costs: dict, nodes: int, cores_per_node: int
     return simulate(single, costs, nodes * cores_per_node, dispatch_s=queue_s)
 
 
+def record_prediction(plan: Plan, path: Path, now: float | None = None) -> None:
+    """The prediction as JSON, stamped with the time it was made: the jobs that finish after it are
+    the run it predicts (dnncomp.report.cost.prediction_vs_actual)."""
+    import json
+    import time
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    record = {
+        "predicted_at": time.time() if now is None else now,
+        "cores": plan.cores,
+        "jobs": plan.jobs,
+        "wall_s": plan.wall_s,
+        "cpu_s": plan.cpu_s,
+        "critical_path_s": plan.critical_path_s,
+        "sources": plan.sources,
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(record, indent=2))
+    tmp.replace(path)
+
+
 # ----------------------------------------------------------------------------- the command
 
 
@@ -362,6 +385,13 @@ def main(argv=None) -> int:
     parser.add_argument("--cores-per-node", type=int, default=8)
     parser.add_argument("--queue-wait", type=float, default=30.0, help="seconds a SLURM job waits to start")
     parser.add_argument("--write-costs", type=Path, help="write the earlier run's medians here and stop")
+    parser.add_argument(
+        "--record",
+        type=Path,
+        nargs="?",
+        const=PREDICTION,
+        help=f"also write the local prediction (default {PREDICTION}); the report sets the run's actual beside it",
+    )
     args = parser.parse_args(argv)
     if args.write_costs:
         print(f"{write_costs(args.workdir, args.write_costs)} cost rows written to {args.write_costs}")
@@ -373,7 +403,10 @@ def main(argv=None) -> int:
         return 0
     model = CostModel(args.workdir)
     costs = {job.jobid: model.cost(job) for job in jobs}
-    print(describe(simulate(jobs, costs, args.cores), "Local run"))
+    local = simulate(jobs, costs, args.cores)
+    print(describe(local, "Local run"))
+    if args.record:
+        record_prediction(local, args.record)
     if args.slurm_nodes:
         paper = slurm_on_paper(jobs, costs, args.slurm_nodes, args.cores_per_node, args.queue_wait)
         print(

@@ -204,10 +204,24 @@ def test_an_accuracy_verdict_fails_only_when_the_interval_is_outside():
 def test_the_opening_sentences_sum_up_each_conclusion():
     t = pd.DataFrame(
         {
-            "claim": ["a", "a", "b", "b", "c"],
-            "verdict": [claims.HOLDS, claims.HOLDS, claims.FAILS, claims.HOLDS, claims.FAILS],
+            "claim": ["a", "a", "b", "b", "c", "d"],
+            "verdict": [claims.HOLDS, claims.HOLDS, claims.FAILS, claims.HOLDS, claims.FAILS, claims.UNDECIDED],
         }
     )
     out = claims.verdicts_by_claim(t)
+    assert out["open"] == ["d (0 of 1 rows hold, 0 do not, 1 open)"]
     assert out["confirmed"] == ["a (2 of 2 rows hold, 0 do not)"]
     assert out["mixed"] == ["b (1 of 2 rows hold, 1 do not)"] and out["contradicted"][0].startswith("c (0 of 1")
+
+
+def test_the_frontier_table_judges_each_network_against_its_target():
+    frame = study()
+    t = claims.frontier_table(frame, html.load_anchors(ANCHORS), REFS).set_index("model")
+    lenet = t.loc["lenet300_100"]
+    assert lenet["target"] == "64x within 0.5 pt" and lenet["verdict"] == claims.FAILS
+    # the pruned files lose 0.55 pt: the best within 0.5 is the int8 file, far from 64x
+    assert lenet["best file"] == "baseline/tflite-int8" and lenet["x smaller (gzip)"].startswith("3.9x")
+    assert "(n = 3)" in lenet["accuracy change"]
+    anchors = html.load_anchors(ANCHORS)
+    anchors["frontier"]["mnist"]["lenet300_100"] = [20, 1.0]
+    assert claims.frontier_table(frame, anchors, REFS).set_index("model").loc["lenet300_100", "verdict"] == claims.HOLDS

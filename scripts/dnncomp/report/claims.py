@@ -652,17 +652,21 @@ def verdict_counts(table: pd.DataFrame) -> dict:
 
 
 def verdicts_by_claim(table: pd.DataFrame) -> dict:
-    """{'confirmed' | 'contradicted' | 'mixed': [sentence]}: each conclusion's rows summed up, in the
-    table's order: confirmed when every judged row holds, contradicted when none does."""
-    out = {"confirmed": [], "contradicted": [], "mixed": []}
+    """{'confirmed' | 'contradicted' | 'mixed' | 'open': [sentence]}: each conclusion's rows summed
+    up, in the table's order: confirmed when every row holds, contradicted when at least one row does
+    not and none holds, open when no row is decided (undecided, one seed, not measured here)."""
+    out = {"confirmed": [], "contradicted": [], "mixed": [], "open": []}
     for claim, rows in table.groupby("claim", sort=False):
         holds = int((rows["verdict"] == HOLDS).sum())
         fails = int((rows["verdict"] == FAILS).sum())
-        if holds + fails == 0:
-            continue
         other = len(rows) - holds - fails
         tail = f" ({holds} of {len(rows)} rows hold, {fails} do not" + (f", {other} open)" if other else ")")
-        key = "confirmed" if fails == 0 and other == 0 else "contradicted" if holds == 0 else "mixed"
+        if holds + fails == 0:
+            key = "open"
+        elif fails == 0 and other == 0:
+            key = "confirmed"
+        else:
+            key = "contradicted" if holds == 0 else "mixed"
         out[key].append(claim + tail)
     return out
 

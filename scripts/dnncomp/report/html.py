@@ -20,6 +20,8 @@ from .layout import COST_SECTION, SECTIONS
 from .stats import stat_column
 
 COST_NOTE = (
+    "When `make plan` recorded a prediction before the run (results/plan.json), the first table sets it "
+    "beside the run that followed: the jobs finished after it, their span and CPU time. Then "
     "CPU-seconds, wall seconds and peak RSS per stage and per rule, from Snakemake's benchmark file of "
     "every job; start-up share: CPU spent before a job's real work (interpreter, imports, TensorFlow, "
     "data and model loading), measured inside the jobs. The scheduler row is Snakemake's own process."

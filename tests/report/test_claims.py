@@ -176,9 +176,13 @@ def test_a_dataset_without_a_published_figure_says_so():
 
 def test_flagged_files_are_left_out_and_counted():
     frame = study()
-    frame.loc[frame["chain"].str.endswith("prune-s0.95-unstructured/tflite-int8-sparse"), "flagged"] = True
+    # flagged in one seed: the configuration is left out whole (its runtime cannot be trusted on it)
+    one = frame["chain"].str.endswith("prune-s0.95-unstructured/tflite-int8-sparse") & (frame["seed"] == 0)
+    frame.loc[one, "flagged"] = True
     row = verdict(table(frame), "pruning 2-4x faster", "lenet300_100")
-    assert "s0.95" not in row["measured here"].split(";")[0] and "flagged file(s) left out" in row["measured here"]
+    assert (
+        "s0.95" not in row["measured here"] and "3 file(s) of flagged configurations left out" in row["measured here"]
+    )
 
 
 @pytest.mark.parametrize(

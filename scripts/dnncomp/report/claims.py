@@ -108,7 +108,11 @@ class Study:
         frame["change"] = (accuracy - frame[col.BASELINE_ACCURACY]) * 100 if col.BASELINE_ACCURACY in frame else np.nan
         parent = frame["parent_accuracy"] if "parent_accuracy" in frame else np.nan
         frame["parent_change"] = (accuracy - parent) * 100
-        flagged = frame["flagged"].fillna(False).astype(bool) if "flagged" in frame else frame["chain"].isna()
+        # A configuration flagged in any seed is left out whole: its runtime cannot be trusted on it.
+        marked = frame["flagged"].fillna(False).astype(bool) if "flagged" in frame else frame["chain"].isna()
+        keys = ["dataset", "model", "configuration"]
+        bad = set(map(tuple, frame.loc[marked, keys].to_numpy()))
+        flagged = pd.Series([tuple(k) in bad for k in frame[keys].to_numpy()], index=frame.index, dtype=bool)
         self.flagged = frame[flagged]
         self.frame = frame[~flagged]
         self.refs = refs
@@ -175,11 +179,13 @@ def near_miss(c: dict, dataset: str, model: str, survey: str, table: pd.DataFram
 
 
 def flagged_note(study: Study, dataset: str, model: str, mask) -> str:
+    """'; N file(s) ... left out' for the flagged configurations among the candidates, or ''."""
     flagged = study.flagged[(study.flagged["dataset"] == dataset) & (study.flagged["model"] == model)]
     count = int(mask(flagged).sum()) if len(flagged) else 0
-    return f"; {count} flagged file(s) left out (their runtimes disagree or they fell far below their parent)" * (
-        count > 0
-    )
+    if not count:
+        return ""
+    why = "runtimes disagree on them, or they fell far below their parent"
+    return f"; {count} file(s) of flagged configurations left out ({why})"
 
 
 def no_figure(conclusion: dict, dataset: str, model: str) -> dict:

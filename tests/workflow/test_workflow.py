@@ -51,7 +51,7 @@ def test_configurations_are_summarized_over_seeds(study):
     teacher = over.loc[("lenet5", "baseline")]
     assert teacher["n"] == 1 and pd.isna(teacher["accuracy_ci_low"])
     page = (workdir / "results" / "report.html").read_text()
-    assert "Configurations over seeds" in page and "(n = 2)" in page
+    assert "configurations over seeds" in page and "(n = 2)" in page
 
 
 def test_records_describe_real_artefacts(study):

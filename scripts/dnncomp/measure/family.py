@@ -104,6 +104,7 @@ def measure(
             "chain": "baseline",
             "engine": "tf.function",
             "resolvers": [],
+            "guest": False,
             "results": [],
         }
     for case in cases:

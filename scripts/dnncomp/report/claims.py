@@ -659,8 +659,8 @@ def verdict_counts(table: pd.DataFrame) -> dict:
 
 def verdicts_by_claim(table: pd.DataFrame) -> dict:
     """{'confirmed' | 'contradicted' | 'mixed' | 'open': [sentence]}: each conclusion's rows summed
-    up, in the table's order: confirmed when every row holds, contradicted when at least one row does
-    not and none holds, open when no row is decided (undecided, one seed, not measured here)."""
+    up, in the table's order: confirmed when every row holds, contradicted when every row does not,
+    open when no row is decided (undecided, one seed, not measured here), mixed otherwise."""
     out = {"confirmed": [], "contradicted": [], "mixed": [], "open": []}
     for claim, rows in table.groupby("claim", sort=False):
         holds = int((rows["verdict"] == HOLDS).sum())
@@ -669,10 +669,10 @@ def verdicts_by_claim(table: pd.DataFrame) -> dict:
         tail = f" ({holds} of {len(rows)} rows hold, {fails} do not" + (f", {other} open)" if other else ")")
         if holds + fails == 0:
             key = "open"
-        elif fails == 0 and other == 0:
-            key = "confirmed"
+        elif other == 0 and (holds == 0 or fails == 0):
+            key = "confirmed" if fails == 0 else "contradicted"
         else:
-            key = "contradicted" if holds == 0 else "mixed"
+            key = "mixed"
         out[key].append(claim + tail)
     return out
 

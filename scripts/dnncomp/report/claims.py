@@ -265,6 +265,12 @@ def one_setting(files: pd.DataFrame) -> pd.DataFrame:
     return files[files["configuration"] == counts.index[0]]
 
 
+def student_files(study: Study, dataset: str, student: str, mode: str = "fp32") -> pd.DataFrame:
+    """One student's files of one mode, at one distillation setting (one_setting)."""
+    files = students(study, dataset, mode)
+    return one_setting(files[files["student"] == student])
+
+
 def networks(study: Study, dataset: str) -> dict:
     """{model: reference} of the surveyed networks in the study on `dataset`."""
     return {m: r for d, m, r, _ in study.pairs() if d == dataset}
@@ -282,7 +288,7 @@ def student_speed(study: Study, c: dict, anchors: dict):
     for dataset in sorted(set(study.frame["dataset"])):
         claimed = c["speedup"].get(dataset, {})
         for student, reference in sorted(study.refs.items()):
-            files = one_setting(students(study, dataset, "fp32").pipe(lambda f, s=student: f[f["student"] == s]))
+            files = student_files(study, dataset, student)
             for network, net_ref in networks(study, dataset).items():
                 figure = claimed.get(reference, {}).get(net_ref)
                 if figure is None or files.empty:
@@ -300,7 +306,7 @@ def student_always_faster(study: Study, c: dict, anchors: dict):
     for dataset in sorted(set(study.frame["dataset"])):
         parts, verdicts = [], []
         for student in sorted(set(students(study, dataset, "fp32")["student"])):
-            files = one_setting(students(study, dataset, "fp32").pipe(lambda f, s=student: f[f["student"] == s]))
+            files = student_files(study, dataset, student)
             for network in networks(study, dataset):
                 summary = student_speed_vs(study, files, network)
                 size = network_fp32_bytes(study, dataset, network) / files["size_bytes"].mean()

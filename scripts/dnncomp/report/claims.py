@@ -645,7 +645,11 @@ def claims_table(frame: pd.DataFrame, anchors: dict, refs: dict) -> pd.DataFrame
     """Every conclusion of anchors.yaml judged on the study: one row per conclusion and pair (or
     student), in the order of the file; a conclusion this study has no file for gets one row that
     says so."""
-    study = Study(frame, refs)
+    return judge(Study(frame, refs), anchors)
+
+
+def judge(study: Study, anchors: dict) -> pd.DataFrame:
+    """claims_table on a prepared study (the report prepares it once for every table)."""
     rows = []
     for conclusion in anchors["conclusions"]:
         judged = list(JUDGES[conclusion["kind"]](study, conclusion, anchors))
@@ -686,7 +690,11 @@ def verdicts_by_claim(table: pd.DataFrame) -> dict:
 def frontier_table(frame: pd.DataFrame, anchors: dict, refs: dict) -> pd.DataFrame:
     """The compression frontier per pair: the smallest file within the target's tolerance on its
     interval, its loss, n, the target and the verdict (anchors.yaml `frontier`)."""
-    study = Study(frame, refs)
+    return frontier(Study(frame, refs), anchors)
+
+
+def frontier(study: Study, anchors: dict) -> pd.DataFrame:
+    """frontier_table on a prepared study."""
     rows = []
     for dataset, model, reference, files in study.pairs():
         target = anchors["frontier"].get(dataset, {}).get(reference)

@@ -336,17 +336,18 @@ def render(
     )
     env.filters["cell"] = cell
     flagged = frame[frame["flagged"].astype(bool)]
-    claim_rows = claims.claims_table(frame, anchors, references(config))
+    study = claims.Study(frame, references(config))  # prepared once for every judged table
+    claim_rows = claims.judge(study, anchors)
     return env.get_template(Path(template).name).render(
         left=LEFT,
         n_artefacts=len(frame),
         anchors=claim_rows,
         verdicts=claims.verdicts_by_claim(claim_rows),
         point_factor=anchors["point_factor"],
-        frontier=claims.frontier_table(frame, anchors, references(config)),
+        frontier=claims.frontier(study, anchors),
         counts=claims.verdict_counts(claim_rows),
         pareto=png_base64(figures["pareto"]) if "pareto" in figures else None,
-        runtime=claims.RUNTIME_NAME[claims.Study(frame, references(config)).runtime],
+        runtime=claims.RUNTIME_NAME[study.runtime],
         sources=anchors["sources"],
         seeds=seeds_tables(stats.over_seeds(frame)),
         flagged=flagged[["dataset", "model", "chain", "accuracy", "flag_reason"]],
